@@ -39,10 +39,17 @@ export class MemoryEventStore implements EventStore {
     if (expected !== 'any' && expected !== state.version) {
       return Promise.resolve(err({ kind: 'WrongExpectedVersion', stream, expected, actual: state.version }));
     }
-    for (const event of events) {
+    let copies: NewEvent[];
+    try {
+      // A JSON round trip, as the real adapters do: a payload that is not JSON fails its own append.
+      copies = events.map((event) => JSON.parse(JSON.stringify(event)) as NewEvent);
+    } catch (error) {
+      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+    }
+    for (const event of copies) {
       this.#lastPosition += 1n;
       state.version += 1;
-      this.#events.push(structuredClone({ ...event, stream, version: state.version, position: this.#lastPosition }));
+      this.#events.push({ ...event, stream, version: state.version, position: this.#lastPosition });
     }
     this.#streams.set(stream, state);
     this.#appended.next();

@@ -51,10 +51,17 @@ interface EventRow {
   meta: string;
 }
 
+/** An event already serialized, so a bad payload fails its own append before any transaction. */
+interface SerializedEvent {
+  readonly type: string;
+  readonly data: string;
+  readonly meta: string;
+}
+
 interface PendingAppend {
   readonly stream: StreamId;
   readonly expected: ExpectedVersion;
-  readonly events: readonly NewEvent[];
+  readonly events: readonly SerializedEvent[];
   readonly resolve: (result: AppendResult) => void;
   readonly reject: (error: unknown) => void;
 }
@@ -227,6 +234,12 @@ export class SqliteEventStore implements EventStore {
     return row.value;
   }
 
+  /** The global position of the newest event (0 when empty). */
+  get lastPosition(): bigint {
+    const row = this.#db.prepare<[], { last: number | bigint | null }>('SELECT max(position) AS last FROM events').get();
+    return BigInt(row?.last ?? 0);
+  }
+
   /** The bytes of event history held (data, meta, names); what `journalBytesMax` bounds. */
   get eventBytes(): number {
     return this.#totalBytes;
@@ -246,8 +259,14 @@ export class SqliteEventStore implements EventStore {
     invariant(!(this.#options.readonly ?? false), 'append on a read-only journal');
     invariant(events.length > 0, 'an append carries at least one event');
     invariant(events.length <= eventsPerAppendMax, 'append batch bounded');
+    let serialized: SerializedEvent[];
+    try {
+      serialized = events.map((e) => ({ type: e.type, data: JSON.stringify(e.data), meta: JSON.stringify(e.meta) }));
+    } catch (error) {
+      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+    }
     return new Promise<AppendResult>((resolve, reject) => {
-      this.#pending.push({ stream, expected, events, resolve, reject });
+      this.#pending.push({ stream, expected, events: serialized, resolve, reject });
       if (!this.#flushScheduled) {
         this.#flushScheduled = true;
         // Group commit: appends issued in the same tick share one transaction and one fsync.
@@ -370,11 +389,9 @@ export class SqliteEventStore implements EventStore {
     let bytes = 0;
     for (const event of p.events) {
       version += 1;
-      const data = JSON.stringify(event.data);
-      const meta = JSON.stringify(event.meta);
-      const info = this.#sql.insert.run(p.stream, version, event.type, data, meta);
+      const info = this.#sql.insert.run(p.stream, version, event.type, event.data, event.meta);
       position = BigInt(info.lastInsertRowid);
-      bytes += eventBytes(p.stream, event.type, data, meta);
+      bytes += eventBytes(p.stream, event.type, event.data, event.meta);
     }
     this.#sql.upsertStream.run(p.stream, version, bytes);
     this.#totalBytes += bytes;

@@ -103,7 +103,7 @@ describe('given a journal written by an earlier host', () => {
         lampKind,
         'lamp-hall',
         { actions: { lightBulb: () => void (lit += 1) } },
-        { observe: (state) => ((observedState = state), { type: 'Observe', bulbLit: false }) },
+        { observe: (state) => ((observedState = state), { type: 'Observe' as const, bulbLit: false }) },
       ),
     );
     expect(observedState).toEqual({ status: 'on', switches: 3 });

@@ -169,9 +169,12 @@ export class JournaledActor<TMachine extends AnyStateMachine, TEvent extends Dom
     if (this.#queued >= limit) return Promise.resolve(err({ kind: 'MailboxFull', stream: this.stream, limit }));
     this.#queued += 1;
     const run = this.#tail.then(() => this.#executeNow(command, cause));
-    this.#tail = run.finally(() => {
-      this.#queued -= 1;
-    });
+    // The caller sees a failure through `run`; the mailbox chain itself always moves on.
+    this.#tail = run
+      .finally(() => {
+        this.#queued -= 1;
+      })
+      .catch(() => undefined);
     return run;
   }
 
