@@ -1,0 +1,35 @@
+// `npm run bench`: every figure printed as a ratio against a raw baseline measured in the same run,
+// and written as JSON to bench/results/.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { appendFigures, replayFigure, type Figure } from './journal.bench.js';
+import { rehydrationFigure } from './rehydration.bench.js';
+import { rehydrationWorkload } from './workloads.js';
+
+const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
+
+function printFigure(f: Figure): void {
+  const verdict = f.bar === undefined ? '' : f.ratio >= f.bar ? `  (bar ≥ ${f.bar}×: met)` : `  (bar ≥ ${f.bar}×: NOT MET)`;
+  console.log(`${f.name}: ${fmt(f.value)} ${f.unit} vs raw ${fmt(f.baseline)} ${f.unit} = ${f.ratio.toFixed(2)}×${verdict}`);
+  console.log(`  mode: ${f.mode}`);
+}
+
+const figures: Figure[] = [...(await appendFigures()), await replayFigure()];
+figures.forEach(printFigure);
+const workload = rehydrationWorkload();
+const rehydration = await rehydrationFigure(workload.kind, workload.stream, workload.events);
+console.log(
+  `${rehydration.name}: ${rehydration.fullMs.toFixed(1)} ms from the journal (${fmt(rehydration.eventsPerSecond)} events/s), ` +
+    `${rehydration.fromSnapshotMs.toFixed(1)} ms from a snapshot 100 events back`,
+);
+
+const results = { at: new Date().toISOString(), node: process.version, cpus: cpus().length, figures, rehydration };
+const dir = fileURLToPath(new URL('./results/', import.meta.url));
+mkdirSync(dir, { recursive: true });
+const file = `${dir}bench-${results.at.replace(/[:.]/g, '-')}.json`;
+writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
+writeFileSync(`${dir}latest.json`, `${JSON.stringify(results, null, 2)}\n`);
+console.log(`results: ${file}`);
+const failed = figures.filter((f) => f.bar !== undefined && f.ratio < f.bar);
+if (failed.length > 0) process.exitCode = 1;
