@@ -18,3 +18,10 @@ export {
 export { MemoryEventStore } from './memory.event-store.js';
 export { openSqliteJournal, SqliteEventStore, type SqliteJournalOptions } from './sqlite.event-store.js';
 export { type JournalOpenError, describeJournalOpenError } from './journal-errors.js';
+export {
+  openEsdbJournal,
+  EsdbEventStore,
+  describeEsdbOpenError,
+  type EsdbOpenError,
+  type EsdbJournalOptions,
+} from './esdb.event-store.js';
