@@ -57,7 +57,7 @@ async function runningPodOnFirstHost(): Promise<void> {
 async function restartWith(alive: readonly RunningProcess[]) {
   const effectsBeforeObservation: string[] = [];
   const started = await hostOnFile().start(podKind, stream, recording as never, {
-    observe: () => {
+    observe: (): PodCommand => {
       effectsBeforeObservation.push(...effects.map((e) => e.name));
       return { type: 'ObserveRuntime', data: { alive, at: iso(60) } };
     },
