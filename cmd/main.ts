@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 import { runReplay } from './replay/replay.js';
 import { runDemo } from './demo/demo.js';
+import { runCloud } from './cloud/cloud.js';
 
 const stdio = {
   out: (line: string) => void process.stdout.write(`${line}\n`),
@@ -34,6 +35,20 @@ program
   .option('--data-dir <dir>', 'where the sample journal is written', './.edgehive')
   .action(async (options: { dataDir: string }) => {
     process.exitCode = await runDemo(options, stdio);
+  });
+
+program
+  .command('cloud')
+  .description('run the cloud side: the embedded Kubernetes API server (default) and, later, the stream to edges')
+  .option('--data-dir <dir>', 'where state, certificates and the kubeconfig live', './.edgehive')
+  .option('--kubeconfig <file>', 'use a real cluster instead of the embedded API server')
+  .option('--api-port <port>', 'port of the embedded API server (default: a free one)')
+  .option('--insecure', 'serve the embedded API over plain HTTP without authentication', false)
+  .action(async (options: { dataDir: string; kubeconfig?: string; apiPort?: string; insecure: boolean }) => {
+    const stop = new AbortController();
+    process.once('SIGINT', () => stop.abort());
+    process.once('SIGTERM', () => stop.abort());
+    process.exitCode = await runCloud(options, stdio, stop.signal);
   });
 
 await program.parseAsync(process.argv);

@@ -1,2 +1,2 @@
-// The k8s room's door: Kubernetes access through client-node, CRD manifests and the embedded API server. Nothing is exported yet; later issues fill it.
-export {};
+// The k8s door: Kubernetes access. For now the embedded Kubernetes-API-compatible server.
+export { startEmbeddedApiServer, bodyBytesMaxDefault, type EmbeddedApiServer, type EmbeddedApiServerOptions } from './embedded-api-server.js';

@@ -1,0 +1,169 @@
+// The transport of the embedded API server: HTTPS (plain HTTP only when asked), bearer-token
+// authentication, request body and watch limits, and chunked watch streams.
+import { timingSafeEqual } from 'node:crypto';
+import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import type { JsonValue } from '../../kernel/index.js';
+import type { ApiReply, ApiRequest, KubeApi } from './kube-api.js';
+import { statusBody, tooLarge, tooManyRequests, unauthorized, type ApiError } from './status.js';
+
+export interface HttpServerOptions {
+  readonly host: string;
+  readonly port: number;
+  /** PEM server certificate and key; without them the server speaks plain HTTP (`--insecure`). */
+  readonly tls?: { readonly cert: string; readonly key: string };
+  /** Accepted bearer tokens. */
+  readonly tokens: () => readonly string[];
+  /**
+   * Only with plain HTTP (`--insecure`): serve requests without credentials, because kubectl
+   * (client-go) never sends a bearer token over plain HTTP. Refused together with TLS.
+   */
+  readonly anonymous?: boolean;
+  readonly bodyBytesMax: number;
+  /** Open watches one client (token + address) may hold. */
+  readonly watchesPerClientMax: number;
+  /** Serves the pod subresources the edge fills in (log, exec, attach, portforward). */
+  readonly podStreams?: (request: IncomingMessage, response: ServerResponse, subresource: string) => void;
+  readonly log?: (line: string) => void;
+}
+
+export interface RunningHttpServer {
+  readonly url: string;
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+const tokenMatches = (given: string, accepted: readonly string[]): boolean => {
+  const g = Buffer.from(given);
+  return accepted.some((t) => {
+    const a = Buffer.from(t);
+    return a.length === g.length && timingSafeEqual(a, g);
+  });
+};
+
+function sendJson(response: ServerResponse, status: number, body: JsonValue, contentType = 'application/json', warnings: readonly string[] = []): void {
+  const text = typeof body === 'string' && contentType.startsWith('text/') ? body : JSON.stringify(body);
+  const headers: Record<string, string | string[]> = { 'Content-Type': contentType, 'Cache-Control': 'no-cache, private', 'Content-Length': String(Buffer.byteLength(text)) };
+  if (warnings.length > 0) headers['Warning'] = warnings.map((w) => `299 - "${w.replace(/"/g, '\\"')}"`);
+  response.writeHead(status, headers);
+  response.end(text);
+}
+
+const sendStatus = (response: ServerResponse, error: ApiError): void => sendJson(response, error.code, statusBody(error));
+
+export function startHttpServer(api: KubeApi, options: HttpServerOptions): Promise<RunningHttpServer> {
+  const watches = new Map<string, number>();
+  const openResponses = new Set<ServerResponse>();
+
+  const handler = (request: IncomingMessage, response: ServerResponse): void => {
+    const authorization = request.headers.authorization ?? '';
+    const token = authorization.startsWith('Bearer ') ? authorization.slice('Bearer '.length).trim() : '';
+    const anonymousOk = options.anonymous === true && options.tls === undefined && token === '';
+    if (!anonymousOk && (token === '' || !tokenMatches(token, options.tokens()))) {
+      request.resume();
+      sendStatus(response, unauthorized());
+      return;
+    }
+    const declared = Number(request.headers['content-length'] ?? '0');
+    if (declared > options.bodyBytesMax) {
+      request.resume();
+      response.setHeader('Connection', 'close');
+      sendStatus(response, tooLarge(options.bodyBytesMax));
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let refused = false;
+    request.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > options.bodyBytesMax && !refused) {
+        refused = true;
+        response.setHeader('Connection', 'close');
+        sendStatus(response, tooLarge(options.bodyBytesMax));
+        request.destroy();
+        return;
+      }
+      if (!refused) chunks.push(chunk);
+    });
+    request.on('end', () => {
+      if (refused) return;
+      const url = new URL(request.url ?? '/', 'http://local');
+      const apiRequest: ApiRequest = {
+        method: request.method ?? 'GET',
+        path: url.pathname,
+        query: url.searchParams,
+        headers: Object.fromEntries(Object.entries(request.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(', ') : v])),
+        body: Buffer.concat(chunks),
+        userAgent: request.headers['user-agent'] ?? '',
+      };
+      const reply = api.handle(apiRequest);
+      respond(request, response, reply, `${token}@${request.socket.remoteAddress ?? ''}`);
+    });
+  };
+
+  const respond = (request: IncomingMessage, response: ServerResponse, reply: ApiReply, client: string): void => {
+    if (reply.kind === 'json') {
+      sendJson(response, reply.status, reply.body, reply.contentType, reply.warnings);
+      return;
+    }
+    if (reply.kind === 'delegate') {
+      if (options.podStreams !== undefined) options.podStreams(request, response, reply.handle);
+      else sendStatus(response, { code: 503, reason: 'ServiceUnavailable', message: `pod ${reply.handle} is served by the pod's edge node, and no edge node is connected to this server` });
+      return;
+    }
+    const open = watches.get(client) ?? 0;
+    if (open >= options.watchesPerClientMax) {
+      sendStatus(response, tooManyRequests(`too many open watches for this client (limit ${options.watchesPerClientMax}); close some before opening more`));
+      return;
+    }
+    watches.set(client, open + 1);
+    openResponses.add(response);
+    // Headers go out at once: client-node's Watch waits for them before it reports the watch open.
+    response.writeHead(200, { 'Content-Type': reply.contentType, 'Cache-Control': 'no-cache, private', 'Transfer-Encoding': 'chunked' });
+    response.flushHeaders();
+    let ended = false;
+    const finish = (): void => {
+      if (ended) return;
+      ended = true;
+      stop();
+      openResponses.delete(response);
+      const left = (watches.get(client) ?? 1) - 1;
+      if (left <= 0) watches.delete(client);
+      else watches.set(client, left);
+    };
+    const stop = reply.start(
+      (line) => {
+        if (!ended) response.write(`${line}\n`);
+      },
+      () => {
+        finish();
+        response.end();
+      },
+    );
+    response.on('close', finish);
+    request.socket.on('close', finish);
+  };
+
+  const server: Server = options.tls === undefined ? createHttpServer(handler) : createHttpsServer({ cert: options.tls.cert, key: options.tls.key }, handler);
+  server.on('clientError', (_error, socket) => {
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+  });
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host, () => {
+      server.off('error', reject);
+      const port = (server.address() as AddressInfo).port;
+      resolve({
+        url: `${options.tls === undefined ? 'http' : 'https'}://${options.host}:${port}`,
+        port,
+        close: () =>
+          new Promise<void>((done) => {
+            for (const response of openResponses) response.end();
+            server.close(() => done());
+            server.closeAllConnections();
+          }),
+      });
+    });
+  });
+}
