@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { appendFigures, replayFigure, type Figure } from './journal.bench.js';
 import { rehydrationFigure } from './rehydration.bench.js';
 import { rehydrationWorkload } from './workloads.js';
+import { apiServerFigures } from './apiserver.bench.js';
 
 const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
 
@@ -24,7 +25,15 @@ console.log(
     `${rehydration.fromSnapshotMs.toFixed(1)} ms from a snapshot 100 events back`,
 );
 
-const results = { at: new Date().toISOString(), node: process.version, cpus: cpus().length, figures, rehydration };
+const apiServer = await apiServerFigures();
+for (const f of apiServer) {
+  const digits = f.unit === 'ms' ? 2 : 0;
+  const show = (n: number): string => (digits === 0 ? fmt(n) : n.toFixed(digits));
+  console.log(`${f.name}: ${show(f.value)} ${f.unit} vs raw ${show(f.baseline)} ${f.unit} = ${f.ratio.toFixed(2)}×`);
+  console.log(`  mode: ${f.mode}`);
+}
+
+const results = { at: new Date().toISOString(), node: process.version, cpus: cpus().length, figures, rehydration, apiServer };
 const dir = fileURLToPath(new URL('./results/', import.meta.url));
 mkdirSync(dir, { recursive: true });
 const file = `${dir}bench-${results.at.replace(/[:.]/g, '-')}.json`;

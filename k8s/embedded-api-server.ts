@@ -36,6 +36,8 @@ export interface EmbeddedApiServer {
   readonly port: number;
   readonly kubeconfigPath: string;
   readonly token: string;
+  /** The CA that signed the serving certificate (undefined with --insecure). */
+  readonly caPem: string | undefined;
   /** The uid of kube-system: the stream's clusterId. */
   readonly clusterId: string;
   readonly api: KubeApi;
@@ -132,6 +134,7 @@ export async function startEmbeddedApiServer(options: EmbeddedApiServerOptions):
     port: server.port,
     kubeconfigPath,
     token,
+    caPem: tls?.caPem,
     clusterId: booted.value.clusterId,
     api,
     close: async () => {
