@@ -35,3 +35,14 @@ export function setKey(map: JsonMap, key: string, value: Json): void {
 
 /** Reads an own key only: `map['__proto__']` would otherwise hand out Object.prototype. */
 export const getKey = (map: JsonMap, key: string): Json | undefined => (hasKey(map, key) ? map[key] : undefined);
+
+/** Formats a value the way Go's `%v` prints decoded JSON, so error messages read like upstream's. */
+export function formatGo(value: Json | undefined): string {
+  if (value === undefined || value === null) return '<nil>';
+  if (Array.isArray(value)) return `[${value.map(formatGo).join(' ')}]`;
+  if (isJsonMap(value)) {
+    const keys = Object.keys(value).sort();
+    return `map[${keys.map((k) => `${k}:${formatGo(value[k])}`).join(' ')}]`;
+  }
+  return String(value);
+}
