@@ -107,6 +107,11 @@ export function startHttpServer(api: KubeApi, options: HttpServerOptions): Promi
       sendJson(response, reply.status, reply.body, reply.contentType, reply.warnings);
       return;
     }
+    if (reply.kind === 'raw') {
+      response.writeHead(reply.status, { 'Content-Type': reply.contentType, 'Cache-Control': 'no-cache, private', 'Content-Length': String(Buffer.byteLength(reply.text)) });
+      response.end(reply.text);
+      return;
+    }
     if (reply.kind === 'delegate') {
       if (options.podStreams !== undefined) options.podStreams(request, response, reply.handle);
       else sendStatus(response, { code: 503, reason: 'ServiceUnavailable', message: `pod ${reply.handle} is served by the pod's edge node, and no edge node is connected to this server` });

@@ -53,6 +53,11 @@ export interface ListPage {
   readonly continueAfter?: { readonly namespace: string; readonly name: string };
 }
 
+export interface PageRequest {
+  readonly after?: { readonly namespace: string; readonly name: string };
+  readonly limit?: number;
+}
+
 export interface ObjectStoreOptions {
   /** Changes kept for watches to resume from; older ones are compacted. */
   readonly historyMax?: number;
@@ -132,8 +137,8 @@ export class ObjectStore {
       record: db.prepare('INSERT INTO changes VALUES (?, ?, ?, ?, ?, ?, ?)'),
       trim: db.prepare('DELETE FROM changes WHERE rv <= ?'),
       compactTo: db.prepare('UPDATE counter SET compacted_rv = ? WHERE id = 1 AND compacted_rv < ?'),
-      listAll: db.prepare('SELECT object FROM objects WHERE api_group = ? AND resource = ? AND (namespace, name) > (?, ?) ORDER BY namespace, name LIMIT ?'),
-      listNamespace: db.prepare('SELECT object FROM objects WHERE api_group = ? AND resource = ? AND namespace = ? AND name > ? ORDER BY name LIMIT ?'),
+      listAll: db.prepare('SELECT namespace, name, object FROM objects WHERE api_group = ? AND resource = ? AND (namespace, name) > (?, ?) ORDER BY namespace, name LIMIT ?'),
+      listNamespace: db.prepare('SELECT namespace, name, object FROM objects WHERE api_group = ? AND resource = ? AND namespace = ? AND name > ? ORDER BY name LIMIT ?'),
       changesSince: db.prepare('SELECT rv, type, api_group AS "group", resource, namespace, name, object FROM changes WHERE rv > ? ORDER BY rv'),
     };
   }
@@ -154,20 +159,25 @@ export class ObjectStore {
   }
 
   /** One page in (namespace, name) order, read in one transaction so `rv` matches the items. */
-  list(scope: ResourceScope, page: { readonly after?: { readonly namespace: string; readonly name: string }; readonly limit?: number } = {}): ListPage {
+  list(scope: ResourceScope, page: PageRequest = {}): ListPage {
+    const texts = this.listTexts(scope, page);
+    return { ...texts, items: texts.texts.map((text) => JSON.parse(text) as JsonObject) };
+  }
+
+  /** The same page as stored JSON text, for answers that need not look inside the objects. */
+  listTexts(scope: ResourceScope, page: PageRequest = {}): Omit<ListPage, 'items'> & { readonly texts: readonly string[] } {
     const limit = page.limit ?? Number.MAX_SAFE_INTEGER;
-    return this.#db.transaction((): ListPage => {
+    return this.#db.transaction(() => {
       const rv = this.rv;
       const rows = (
         scope.namespace === undefined
           ? this.#statements.listAll.all(scope.group, scope.resource, page.after?.namespace ?? '', page.after?.name ?? '', Math.min(limit + 1, Number.MAX_SAFE_INTEGER))
           : this.#statements.listNamespace.all(scope.group, scope.resource, scope.namespace, page.after?.name ?? '', Math.min(limit + 1, Number.MAX_SAFE_INTEGER))
-      ) as ObjectRow[];
-      const items = rows.slice(0, limit).map((row) => JSON.parse(row.object) as JsonObject);
-      if (rows.length <= limit) return { items, rv };
-      const last = items[items.length - 1];
-      const meta = (last?.['metadata'] ?? {}) as { namespace?: string; name?: string };
-      return { items, rv, continueAfter: { namespace: meta.namespace ?? '', name: meta.name ?? '' } };
+      ) as { namespace: string; name: string; object: string }[];
+      const kept = rows.slice(0, limit);
+      const last = kept[kept.length - 1];
+      const texts = kept.map((row) => row.object);
+      return rows.length > limit && last !== undefined ? { texts, rv, continueAfter: { namespace: last.namespace, name: last.name } } : { texts, rv };
     })();
   }
 
