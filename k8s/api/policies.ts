@@ -3,9 +3,10 @@
 import type { JsonObject, JsonValue, Result } from '../../kernel/index.js';
 import { err, ok } from '../../kernel/index.js';
 import { applyJsonPatch } from '../patch/json-patch.js';
-import { mergePatch, mergePatchObject } from '../patch/merge-patch.js';
+import { mergePatchObject } from '../patch/merge-patch.js';
 import { patchErrorStatus, type PatchError } from '../patch/patch.errors.js';
 import { strategicMergePatch } from '../patch/strategic-merge-patch.js';
+import { applyErrorStatus, applyPatch, recordUpdate, type ListTypeLookup } from '../patch/server-side-apply.js';
 import { compileCrdSchema, loadBundledCrds, type CrdSchema } from '../crds/crd-schema.js';
 import { unknownFields as builtinUnknownFields, validateBuiltin } from '../schema/builtin-validation.js';
 import type { ObjectValidator, Patcher } from './kube-api.js';
@@ -29,6 +30,24 @@ function crdSchemaOf(def: ResourceDef): CrdSchema | undefined {
   return compiled.ok ? compiled.value : undefined;
 }
 
+/** `.spec.containers[0].bogus` → ['spec', 'containers', 0, 'bogus']. */
+const segmentsOf = (path: string): (string | number)[] =>
+  [...path.matchAll(/\.([^.[\]]+)|\[(\d+)\]/g)].map((m) => (m[2] === undefined ? (m[1] ?? '') : Number(m[2])));
+
+/** A copy of `object` without the fields at `paths` (as reported by unknown-field detection). */
+export function withoutPaths(object: JsonObject, paths: readonly string[]): JsonObject {
+  if (paths.length === 0) return object;
+  const copy = structuredClone(object) as Record<string, unknown>;
+  for (const path of paths) {
+    const segments = segmentsOf(path);
+    const last = segments.pop();
+    let at: unknown = copy;
+    for (const segment of segments) at = typeof at === 'object' && at !== null ? (at as Record<string | number, unknown>)[segment] : undefined;
+    if (typeof at === 'object' && at !== null && last !== undefined && !Array.isArray(at)) delete (at as Record<string, unknown>)[String(last)];
+  }
+  return copy as JsonObject;
+}
+
 export const defaultValidator: ObjectValidator = {
   unknownFields: (def, object) => (def.typeName !== undefined ? builtinUnknownFields(apiVersionOf(def), def.kind, object) : (crdSchemaOf(def)?.unknownFields(object) ?? [])),
   validate: (def, object) => {
@@ -36,8 +55,10 @@ export const defaultValidator: ObjectValidator = {
     const schema = crdSchemaOf(def);
     return schema === undefined ? [] : schema.validate(object);
   },
-  // Custom resources are pruned and defaulted as upstream stores them; built-ins are checked strictly instead.
+  // What upstream stores: built-ins lose what their Go types cannot hold; custom resources are
+  // pruned by their schema and defaulted.
   prune: (def, object) => {
+    if (def.typeName !== undefined) return withoutPaths(object, builtinUnknownFields(apiVersionOf(def), def.kind, object));
     const schema = crdSchemaOf(def);
     return schema === undefined ? object : (schema.applyDefaults(schema.prune(object)) as JsonObject);
   },
@@ -63,9 +84,51 @@ export const defaultPatcher: Patcher = {
       }
     }
   },
-  apply: (_def, live, applied) => ok(mergePatch(live ?? {}, applied) as JsonObject),
-  recordUpdate: (_def, _before, after) => after,
+  apply: (def, live, applied, manager, force, now) => {
+    const result = applyPatch({ live, applied, manager, force, now, ...ownership(def, undefined) });
+    if (result.ok) return ok(result.value.object);
+    const status = applyErrorStatus(result.error);
+    return err({
+      code: status.code,
+      reason: (status.reason === '' ? 'InternalError' : status.reason) as StatusReason,
+      message: status.message,
+      ...(status.details === undefined ? {} : { details: { causes: status.details.causes.map((c) => ({ message: c.message, ...(c.type === undefined ? {} : { reason: c.type }), ...(c.field === undefined ? {} : { field: c.field }) })) } }),
+    });
+  },
+  // Ownership of a non-apply write; if it cannot be computed the write still goes through unowned.
+  recordUpdate: (def, before, after, manager, now, subresource) => {
+    const result = recordUpdate({ before, after, manager, operation: 'Update', now, ...ownership(def, subresource) });
+    return result.ok ? result.value.object : after;
+  },
 };
+
+/** What server-side apply needs to know of a resource: its type, list types, and reset subtrees. */
+function ownership(def: ResourceDef, subresource: string | undefined): { typeName: string | undefined; lookupListType?: ListTypeLookup; subresource?: string; resetFields?: readonly (readonly string[])[] } {
+  const resetFields = !def.subresources.includes('status') ? undefined : subresource === 'status' ? [['spec'], ['metadata']] : [['status']];
+  return {
+    typeName: def.typeName,
+    ...(def.crdSchema === undefined ? {} : { lookupListType: crdListTypes(def.crdSchema) }),
+    ...(subresource === undefined ? {} : { subresource }),
+    ...(resetFields === undefined ? {} : { resetFields }),
+  };
+}
+
+type SchemaNode = { readonly properties?: Record<string, SchemaNode>; readonly items?: SchemaNode; readonly additionalProperties?: SchemaNode | boolean; readonly 'x-kubernetes-list-type'?: string; readonly 'x-kubernetes-list-map-keys'?: readonly string[] };
+
+/** `x-kubernetes-list-type` of a CRD schema by path (`['spec', 'routes', '[]', 'hosts']`). */
+function crdListTypes(schema: JsonObject): ListTypeLookup {
+  return (path) => {
+    let node: SchemaNode | undefined = schema as SchemaNode;
+    for (const segment of path) {
+      if (node === undefined) return undefined;
+      node = segment === '[]' ? node.items : (node.properties?.[segment] ?? (typeof node.additionalProperties === 'object' ? node.additionalProperties : undefined));
+    }
+    const listType = node?.['x-kubernetes-list-type'];
+    if (listType === 'set') return { type: 'set' };
+    if (listType === 'map') return { type: 'map', keys: node?.['x-kubernetes-list-map-keys'] ?? [] };
+    return undefined;
+  };
+}
 
 export const defaultOpenApi = (): JsonValue | undefined => undefined;
 export function bundledCrds(): Result<readonly JsonObject[], string> {
