@@ -16,7 +16,7 @@ export interface TypeDocs {
 }
 
 // A JSDoc block followed by the declaration it documents: a class/interface, or a quoted property.
-const DOC_BLOCK = /\/\*\*\n((?:[ \t]*\*.*\n)*?)[ \t]*\*\/\n[ \t]*(?:export (?:declare class|interface) \w+|(['"])([^'"]+)\2\??:)/g;
+const DOC_BLOCK = /\/\*\*\n((?:[ \t]*\*.*\n)*?)[ \t]*\*\/\n[ \t]*(?:export (?:declare )?(?:class|interface|type) \w+|(['"])([^'"]+)\2\??:)/g;
 
 /** The text of a JSDoc body: leading `*` stripped, blank `*` lines kept as paragraph breaks, escapes undone. */
 export function jsDocText(body: string): string {
@@ -44,6 +44,9 @@ type AttributeMap = readonly { readonly name: string; readonly baseName: string 
 const models = clientNode as unknown as Record<string, { attributeTypeMap?: AttributeMap } | undefined>;
 const modelsDir = join(dirname(createRequire(import.meta.url).resolve('@kubernetes/client-node')), 'gen', 'models');
 const cache = new Map<string, TypeDocs>();
+// client-node documents IntOrString-typed fields with the IntOrString type's description instead of
+// the field's own; kubernetes-models has the field's.
+const INT_OR_STRING_TYPE_DOC = 'IntOrString is a type that can hold';
 
 const readIfPresent = (file: string | undefined): string | undefined => (file !== undefined && existsSync(file) ? readFileSync(file, 'utf8') : undefined);
 
@@ -54,7 +57,10 @@ function loadDocs(model: string): TypeDocs {
   // client-node documents TypeScript property names; the attribute map turns them into JSON names.
   const jsonNameOf = new Map((models[model]?.attributeTypeMap ?? []).map((a) => [a.name, a.baseName]));
   const fields = new Map<string, string>(fallback.properties);
-  for (const [property, text] of primary.properties) fields.set(jsonNameOf.get(property) ?? property, text);
+  for (const [property, text] of primary.properties) {
+    const field = jsonNameOf.get(property) ?? property;
+    if (!text.startsWith(INT_OR_STRING_TYPE_DOC) || !fields.has(field)) fields.set(field, text);
+  }
   return { description: primary.description ?? fallback.description, fields };
 }
 
@@ -65,4 +71,9 @@ export function typeDocsOf(model: string): TypeDocs {
   const docs = loadDocs(model);
   cache.set(model, docs);
   return docs;
+}
+
+/** The description of an upstream definition with no client-node model (IntOrString, Quantity, …). */
+export function definitionDescriptionOf(upstreamName: string): string | undefined {
+  return parseTypeDocs(readIfPresent(docsFileOfDefinition(upstreamName)) ?? '').description;
 }
