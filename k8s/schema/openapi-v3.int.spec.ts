@@ -13,7 +13,7 @@ import { delimiter, dirname, join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { JsonObject } from '../../kernel/index.js';
 import { type ExtensionsOf, type GroupVersion, type ResourceInfo, groupVersionOfOpenApiV3Path, openApiDocumentHash, openApiV3CustomResourceDocument, openApiV3Document, openApiV3Root } from './openapi-v3.js';
-import { OPENAPI_V2_PROTOBUF_CONTENT_TYPE, openApiV2Document } from './openapi-v2.js';
+import { OPENAPI_V2_PROTOBUF_CONTENT_TYPE, OPENAPI_V2_PROTOBUF_RESPONSE_CONTENT_TYPE, openApiV2Document } from './openapi-v2.js';
 import { encodeOpenApiV2Protobuf } from './openapi-v2.protobuf.js';
 
 interface RecordedRequest {
@@ -116,9 +116,7 @@ function route(req: IncomingMessage, res: ServerResponse, body: string): void {
   else if (path === '/openapi/v3') sendJson(res, 200, v3Root);
   else if (gv !== undefined && v3Documents.has(keyOf(gv))) sendJson(res, 200, v3Documents.get(keyOf(gv)) ?? {});
   else if (path === '/openapi/v2') {
-    // kubectl asks for the protobuf type but parses the response's Content-Type with Go's mime package,
-    // which refuses the '@' in that name; kube-apiserver's handler answers with a parseable one.
-    res.writeHead(200, { 'content-type': 'application/octet-stream' });
+    res.writeHead(200, { 'content-type': OPENAPI_V2_PROTOBUF_RESPONSE_CONTENT_TYPE });
     res.end(Buffer.from(v2Protobuf));
   } else if (path.startsWith('/api/v1/namespaces/default/pods')) servePod(req, res, path, body);
   else sendJson(res, 404, { kind: 'Status', apiVersion: 'v1', status: 'Failure', reason: 'NotFound', code: 404, message: 'the server could not find the requested resource' });

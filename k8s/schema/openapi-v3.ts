@@ -1,6 +1,9 @@
 // OpenAPI v3 documents as kube-apiserver serves them under /openapi/v3: the index of group-versions and
 // one document per group-version, built from the type graph (built-in kinds) or from CRD schemas. This
-// is what `kubectl explain` (v1.29+) prints from and what `kubectl apply` checks `fieldValidation` in.
+// is what `kubectl explain` prints from (v1.27+, after v1.27/v1.28 first fetch /openapi/v2) and what
+// `kubectl apply` checks `fieldValidation` support in and computes strategic merge patches from.
+// Building a document walks every type its kinds reach (a few hundred ms the first time): build once per
+// set of served kinds and cache it together with its hash.
 import { createHash } from 'node:crypto';
 import type { JsonObject } from '../../kernel/index.js';
 import { documentParts } from './openapi-document.builder.js';
