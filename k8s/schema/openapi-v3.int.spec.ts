@@ -1,7 +1,7 @@
 // Proves the OpenAPI documents against the real kubectl binaries. Method: a tiny node:http server on a
-// random loopback port serves /version, legacy discovery, /openapi/v3 (index and per-group-version
-// documents built by openapi-v3.ts), /openapi/v2 (protobuf, built by openapi-v2.ts) and just enough of
-// a pods endpoint for `kubectl apply`; each test runs kubectl with a fresh --cache-dir, records what
+// random loopback port serves /version, legacy discovery, the OpenAPI endpoints through openApiResponder
+// (/openapi/v3 index and per-group-version documents from openapi-v3.ts, /openapi/v2 protobuf from
+// openapi-v2.ts) and just enough of a pods endpoint for `kubectl apply`; each test runs kubectl with a fresh --cache-dir, records what
 // kubectl requested, and asserts what it printed (upstream field descriptions) and sent.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
@@ -12,9 +12,9 @@ import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { JsonObject } from '../../kernel/index.js';
-import { type ExtensionsOf, type GroupVersion, type ResourceInfo, groupVersionOfOpenApiV3Path, openApiDocumentHash, openApiV3CustomResourceDocument, openApiV3Document, openApiV3Root } from './openapi-v3.js';
-import { OPENAPI_V2_PROTOBUF_CONTENT_TYPE, OPENAPI_V2_PROTOBUF_RESPONSE_CONTENT_TYPE, openApiV2Document } from './openapi-v2.js';
-import { encodeOpenApiV2Protobuf } from './openapi-v2.protobuf.js';
+import type { ExtensionsOf, GroupVersion, ResourceInfo } from './openapi-v3.js';
+import { OPENAPI_V2_PROTOBUF_CONTENT_TYPE, OPENAPI_V2_PROTOBUF_RESPONSE_CONTENT_TYPE } from './openapi-v2.js';
+import { openApiResponder } from './openapi.responder.js';
 
 interface RecordedRequest {
   readonly method: string;
@@ -53,19 +53,14 @@ const containersMergeByName: ExtensionsOf = (typeName, field) =>
 const core: GroupVersion = { group: '', version: 'v1' };
 const apps: GroupVersion = { group: 'apps', version: 'v1' };
 const kubeedge: GroupVersion = { group: 'devices.kubeedge.io', version: 'v1beta1' };
-const v3Documents = new Map<string, JsonObject>([
-  ['/v1', openApiV3Document('', 'v1', [pods], undefined, { extensionsOf: containersMergeByName, kubernetesVersion: 'v1.32.4' })],
-  ['apps/v1', openApiV3Document('apps', 'v1', [deployments])],
-  ['devices.kubeedge.io/v1beta1', openApiV3CustomResourceDocument('devices.kubeedge.io', 'v1beta1', [{ ...devices, schema: deviceSchema }])],
-]);
 const keyOf = (gv: GroupVersion): string => `${gv.group}/${gv.version}`;
-const v3Root = openApiV3Root([core, apps, kubeedge], (gv) => openApiDocumentHash(v3Documents.get(keyOf(gv)) ?? {}));
-const v2Protobuf = encodeOpenApiV2Protobuf(
-  openApiV2Document([
+const respond = openApiResponder(
+  [
     { ...core, resources: [pods] },
     { ...apps, resources: [deployments] },
     { ...kubeedge, resources: [devices], crdSchemas: new Map([['Device', deviceSchema]]) },
-  ]),
+  ],
+  { extensionsOf: containersMergeByName, kubernetesVersion: 'v1.32.4' },
 );
 
 const apiResource = (r: ResourceInfo): JsonObject => ({ name: r.plural, singularName: r.kind.toLowerCase(), namespaced: r.namespaced, kind: r.kind, verbs: ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'] });
@@ -111,13 +106,11 @@ function route(req: IncomingMessage, res: ServerResponse, body: string): void {
   const path = url.pathname;
   requests.push({ method: req.method ?? '', url: req.url ?? '', accept: req.headers.accept ?? '', contentType: req.headers['content-type'] ?? '', body });
   const discovery = DISCOVERY.get(path);
-  const gv = groupVersionOfOpenApiV3Path(path);
+  const openApi = path.startsWith('/openapi/') ? respond(path, req.headers.accept ?? '') : undefined;
   if (discovery !== undefined) sendJson(res, 200, discovery);
-  else if (path === '/openapi/v3') sendJson(res, 200, v3Root);
-  else if (gv !== undefined && v3Documents.has(keyOf(gv))) sendJson(res, 200, v3Documents.get(keyOf(gv)) ?? {});
-  else if (path === '/openapi/v2') {
-    res.writeHead(200, { 'content-type': OPENAPI_V2_PROTOBUF_RESPONSE_CONTENT_TYPE });
-    res.end(Buffer.from(v2Protobuf));
+  else if (openApi !== undefined) {
+    res.writeHead(200, { 'content-type': openApi.contentType });
+    res.end(openApi.body);
   } else if (path.startsWith('/api/v1/namespaces/default/pods')) servePod(req, res, path, body);
   else sendJson(res, 404, { kind: 'Status', apiVersion: 'v1', status: 'Failure', reason: 'NotFound', code: 404, message: 'the server could not find the requested resource' });
 }
@@ -269,6 +262,8 @@ describe('kubectl 1.27 explain, which fetches /openapi/v2 (protobuf) before /ope
     expect(run.stdout).toContain('spec\t<PodSpec>\n    Specification of the desired behavior of the pod.');
     expect(fetchedPaths()).toEqual(['/openapi/v2', '/openapi/v3', '/openapi/v3/api/v1']);
     expect(requests.find((r) => r.url.startsWith('/openapi/v2'))?.accept).toBe(OPENAPI_V2_PROTOBUF_CONTENT_TYPE);
+    // …and it accepted the protobuf under the content type kube-apiserver answers with.
+    expect(respond('/openapi/v2', OPENAPI_V2_PROTOBUF_CONTENT_TYPE)?.contentType).toBe(OPENAPI_V2_PROTOBUF_RESPONSE_CONTENT_TYPE);
   });
 
   it('explain --output plaintext-openapiv2 renders from the v2 document alone', async () => {

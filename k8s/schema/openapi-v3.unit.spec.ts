@@ -7,6 +7,7 @@ import type { JsonObject, JsonValue } from '../../kernel/index.js';
 import { type ResourceInfo, groupVersionOfOpenApiV3Path, openApiDocumentHash, openApiV3CustomResourceDocument, openApiV3Document, openApiV3Root } from './openapi-v3.js';
 import { openApiV2Document } from './openapi-v2.js';
 import { builtinModelOf } from './openapi-document.builder.js';
+import { openApiResponder } from './openapi.responder.js';
 
 const pods: ResourceInfo = { plural: 'pods', kind: 'Pod', namespaced: true, subresources: ['status'] };
 const nodes: ResourceInfo = { plural: 'nodes', kind: 'Node', namespaced: false, subresources: [] };
@@ -180,5 +181,34 @@ describe('given the v2 document for core pods and a custom resource', () => {
 
   it('when IntOrString is inspected, then it has the single primitive type kubectl\'s v2 parser needs', () => {
     expect(definitions['io.k8s.apimachinery.pkg.util.intstr.IntOrString']).toMatchObject({ type: 'string', format: 'int-or-string' });
+  });
+});
+
+describe('given a responder over core/v1 and a custom group', () => {
+  const respond = openApiResponder([
+    { group: '', version: 'v1', resources: [pods] },
+    { group: 'devices.kubeedge.io', version: 'v1beta1', resources: [devices], crdSchemas: new Map([['Device', deviceSchema]]) },
+  ]);
+  const parse = (body: string | Uint8Array | undefined): JsonObject => JSON.parse(typeof body === 'string' ? body : '{}') as JsonObject;
+
+  it('when the index is asked for, then its hashes are those of the documents it points to', () => {
+    const root = parse(respond('/openapi/v3', 'application/json')?.body);
+    const url = String(object(object(root['paths'])['api/v1'])['serverRelativeURL']);
+    const document = parse(respond('/openapi/v3/api/v1', 'application/json')?.body);
+    expect(url).toBe(`/openapi/v3/api/v1?hash=${openApiDocumentHash(document)}`);
+    expect(Object.keys(object(root['paths']))).toEqual(['api/v1', 'apis/devices.kubeedge.io/v1beta1']);
+  });
+
+  it('when documents are asked for, then served group-versions answer and others are 404 (undefined)', () => {
+    expect(object(schemasOf(parse(respond('/openapi/v3/apis/devices.kubeedge.io/v1beta1', 'application/json')?.body))['io.kubeedge.devices.v1beta1.Device'])).not.toEqual({});
+    expect(respond('/openapi/v3/apis/apps/v1', 'application/json')).toBeUndefined();
+    expect(respond('/openapi/v4', 'application/json')).toBeUndefined();
+  });
+
+  it('when v2 is asked for, then kubectl\'s protobuf Accept gets bytes and a JSON Accept gets swagger JSON', () => {
+    const protobuf = respond('/openapi/v2', 'application/com.github.proto-openapi.spec.v2@v1.0+protobuf');
+    expect(protobuf?.contentType).toBe('application/com.github.proto-openapi.spec.v2.v1.0+protobuf');
+    expect(protobuf?.body).toBeInstanceOf(Uint8Array);
+    expect(parse(respond('/openapi/v2', 'application/json')?.body)['swagger']).toBe('2.0');
   });
 });
