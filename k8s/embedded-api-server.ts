@@ -8,7 +8,7 @@ import { join, resolve } from 'node:path';
 import { err, ok, systemClock, type Clock, type Result } from '../kernel/index.js';
 import { startHttpServer } from './api/http-server.js';
 import { KubeApi, type ObjectValidator, type Patcher } from './api/kube-api.js';
-import { defaultOpenApi, defaultPatcher, defaultValidator, bundledCrds } from './api/policies.js';
+import { openApiFor, defaultPatcher, defaultValidator, bundledCrds } from './api/policies.js';
 import { openObjectStore } from './store/object-store.js';
 import { ensureClusterPki, generateToken } from './tls/cluster-pki.js';
 import { writeFileAtomic, SECRET_FILE_MODE } from './tls/atomic-file.fs.js';
@@ -93,7 +93,7 @@ export async function startEmbeddedApiServer(options: EmbeddedApiServerOptions):
     random: Math.random,
     validator: options.validator ?? defaultValidator,
     patcher: options.patcher ?? defaultPatcher,
-    openApi: defaultOpenApi,
+    openApi: openApiFor(),
     get serverAddress() {
       return address;
     },

@@ -108,7 +108,7 @@ export function startHttpServer(api: KubeApi, options: HttpServerOptions): Promi
       return;
     }
     if (reply.kind === 'raw') {
-      response.writeHead(reply.status, { 'Content-Type': reply.contentType, 'Cache-Control': 'no-cache, private', 'Content-Length': String(Buffer.byteLength(reply.text)) });
+      response.writeHead(reply.status, { 'Content-Type': reply.contentType, 'Cache-Control': 'no-cache, private', 'Content-Length': String(typeof reply.text === 'string' ? Buffer.byteLength(reply.text) : reply.text.byteLength) });
       response.end(reply.text);
       return;
     }

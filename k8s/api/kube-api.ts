@@ -15,6 +15,7 @@ import {
   metadataOf,
   podSpecUpdateErrors,
   withCreationMetadata,
+  withTidyMetadata,
 } from './object-rules.js';
 import { apiVersionOf, ResourceRegistry, type ResourceDef } from './resources.js';
 import { checkFieldSelector, matchesFields, matchesLabels, parseFieldSelector, parseLabelSelector, type FieldRequirement, type LabelSelector } from './selectors.js';
@@ -58,7 +59,7 @@ export interface WatchReply {
 
 export type ApiReply =
   | { readonly kind: 'json'; readonly status: number; readonly body: JsonValue; readonly contentType?: string; readonly warnings?: readonly string[] }
-  | { readonly kind: 'raw'; readonly status: number; readonly text: string; readonly contentType: string }
+  | { readonly kind: 'raw'; readonly status: number; readonly text: string | Uint8Array; readonly contentType: string }
   | WatchReply
   | { readonly kind: 'delegate'; readonly handle: string };
 
@@ -98,7 +99,8 @@ export interface KubeApiDeps {
   readonly random: () => number;
   readonly validator: ObjectValidator;
   readonly patcher: Patcher;
-  readonly openApi: (path: string, query: URLSearchParams, registry: ResourceRegistry) => JsonValue | undefined;
+  /** The OpenAPI documents (v3 index and documents, v2) of what `registry` serves now. */
+  readonly openApi: (path: string, accept: string, registry: ResourceRegistry) => { readonly contentType: string; readonly body: string | Uint8Array } | undefined;
   readonly serverAddress: string;
   readonly version: { readonly major: string; readonly minor: string; readonly gitVersion: string };
   readonly limits: KubeApiLimits;
@@ -190,8 +192,8 @@ export class KubeApi {
       if (segments.length === 1 && segments[0] === 'version') return json(200, { ...this.#deps.version, gitCommit: 'edgehive', gitTreeState: 'clean', buildDate: '2026-11-01T00:00:00Z', goVersion: 'go1.23.0', compiler: 'gc', platform: 'linux/amd64' });
       if (segments.length === 1 && ['healthz', 'livez', 'readyz'].includes(segments[0] ?? '')) return { kind: 'json', status: 200, body: 'ok', contentType: 'text/plain' };
       if (segments[0] === 'openapi') {
-        const doc = this.#deps.openApi(request.path, request.query, this.registry);
-        return doc === undefined ? failure(pathNotFound()) : json(200, doc);
+        const doc = this.#deps.openApi(request.path, accept ?? '', this.registry);
+        return doc === undefined ? failure(pathNotFound()) : { kind: 'raw', status: 200, contentType: doc.contentType, text: doc.body };
       }
       if (segments.length === 1 && (segments[0] === 'api' || segments[0] === 'apis')) {
         const aggregated = aggregatedDiscoveryAccepted(accept);
@@ -538,7 +540,7 @@ export class KubeApi {
     const nsOk = this.#namespaceCheck(def, namespace, true);
     if (!nsOk.ok) return nsOk;
     const now = this.#now();
-    let object = withCreationMetadata(input, { name, namespace, uid: this.#deps.newUid(), now, tracksGeneration: def.tracksGeneration });
+    let object = withTidyMetadata(withCreationMetadata(input, { name, namespace, uid: this.#deps.newUid(), now, tracksGeneration: def.tracksGeneration }));
     object = applyKindDefaults(def.kind, object, { allocateClusterIp: () => this.#allocateServiceIp() });
     if (def.typeName === undefined && def.crdSchema !== undefined) object = this.#deps.validator.prune(def, object);
     if (def.kind === 'CustomResourceDefinition') object = withCrdStatus(object);
@@ -586,7 +588,7 @@ export class KubeApi {
       before = current;
       const changed = change(current);
       if (!changed.ok) return changed;
-      let next = mergeUpdate(current, changed.value, { subresource: target.subresource === 'status' ? 'status' : undefined, hasStatusSubresource: def.subresources.includes('status'), tracksGeneration: def.tracksGeneration });
+      let next = mergeUpdate(current, withTidyMetadata(changed.value), { subresource: target.subresource === 'status' ? 'status' : undefined, hasStatusSubresource: def.subresources.includes('status'), tracksGeneration: def.tracksGeneration });
       if (def.typeName === undefined && def.crdSchema !== undefined) next = this.#deps.validator.prune(def, next);
       if (def.kind === 'CustomResourceDefinition') next = withCrdStatus(next);
       const errors = [...(def.kind === 'Pod' && target.subresource === undefined ? podSpecUpdateErrors(current, next) : []), ...this.#deps.validator.validate(def, next, current)];

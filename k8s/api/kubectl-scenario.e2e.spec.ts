@@ -160,7 +160,8 @@ for (const minor of minors) {
 
     it('labels, annotates and patches a pod', async () => {
       expect(await ok(['label', 'pod', 'web', 'stage=beta'])).toContain('pod/web labeled');
-      expect(await ok(['annotate', 'pod', 'web', 'owner=ops'])).toContain('pod/web annotated');
+      // kubectl before 1.28 prints "annotate", later ones "annotated".
+      expect(await ok(['annotate', 'pod', 'web', 'owner=ops'])).toMatch(/^pod\/web annotated?$/m);
       const labels = JSON.parse(await ok(['get', 'pod', 'web', '-o', 'jsonpath={.metadata.labels}'])) as Record<string, string>;
       expect(labels).toEqual({ app: 'web', tier: 'front', stage: 'beta' });
       expect(await ok(['label', 'pod', 'web', 'stage-'])).toContain('pod/web unlabeled');

@@ -189,6 +189,20 @@ export function podSpecUpdateErrors(before: JsonObject, after: JsonObject): Fiel
   ];
 }
 
+/** Empty metadata maps and lists vanish, as Go's `omitempty` drops them when upstream stores ObjectMeta. */
+export function withTidyMetadata(object: JsonObject): JsonObject {
+  const meta = { ...((object as Any).metadata ?? {}) } as Any;
+  let changed = false;
+  for (const key of ['labels', 'annotations', 'finalizers', 'ownerReferences', 'managedFields']) {
+    const value = meta[key];
+    if (value !== undefined && (value === null || (Array.isArray(value) ? value.length === 0 : typeof value === 'object' && Object.keys(value).length === 0))) {
+      delete meta[key];
+      changed = true;
+    }
+  }
+  return changed ? ({ ...object, metadata: meta } as JsonObject) : object;
+}
+
 export const finalizersOf = (object: JsonObject): readonly string[] => (((object as Any).metadata?.finalizers ?? []) as string[]);
 export const isBeingDeleted = (object: JsonObject): boolean => (object as Any).metadata?.deletionTimestamp !== undefined;
 export const labelsOf = (object: JsonObject): Readonly<Record<string, string>> => ((object as Any).metadata?.labels ?? {}) as Record<string, string>;

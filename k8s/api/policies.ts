@@ -1,6 +1,6 @@
 // The validator, patcher, OpenAPI documents and bundled CRDs the embedded server is assembled with:
 // adapters from the KubeApi ports onto the schema, patch and crds modules.
-import type { JsonObject, JsonValue, Result } from '../../kernel/index.js';
+import type { JsonObject, Result } from '../../kernel/index.js';
 import { err, ok } from '../../kernel/index.js';
 import { applyJsonPatch } from '../patch/json-patch.js';
 import { mergePatchObject } from '../patch/merge-patch.js';
@@ -9,8 +9,12 @@ import { strategicMergePatch } from '../patch/strategic-merge-patch.js';
 import { applyErrorStatus, applyPatch, recordUpdate, type ListTypeLookup } from '../patch/server-side-apply.js';
 import { compileCrdSchema, loadBundledCrds, type CrdSchema } from '../crds/crd-schema.js';
 import { unknownFields as builtinUnknownFields, validateBuiltin } from '../schema/builtin-validation.js';
+import { listTypes, patchStrategies } from '../patch/patch-strategies.data.js';
+import { openApiResponder, type OpenApiResponder, type OpenApiResponse } from '../schema/openapi.responder.js';
+import type { DocumentedGroupVersion } from '../schema/openapi-document.builder.js';
+import type { ExtensionsOf, ResourceInfo } from '../schema/openapi.types.js';
 import type { ObjectValidator, Patcher } from './kube-api.js';
-import { apiVersionOf, type ResourceDef } from './resources.js';
+import { apiVersionOf, type ResourceDef, type ResourceRegistry } from './resources.js';
 import type { ApiError, StatusReason } from './status.js';
 
 const patchFailure = (error: PatchError): ApiError => {
@@ -130,7 +134,40 @@ function crdListTypes(schema: JsonObject): ListTypeLookup {
   };
 }
 
-export const defaultOpenApi = (): JsonValue | undefined => undefined;
+/** Patch strategies and list types as OpenAPI extensions, so kubectl computes apply patches as against a real server. */
+const extensionsOf: ExtensionsOf = (typeName, field) => {
+  const key = `${typeName}.${field}`;
+  const strategy = patchStrategies[key];
+  const listType = listTypes[key];
+  if (strategy === undefined && listType === undefined) return undefined;
+  return {
+    ...(strategy?.strategy === undefined ? {} : { 'x-kubernetes-patch-strategy': strategy.strategy }),
+    ...(strategy?.mergeKey === undefined ? {} : { 'x-kubernetes-patch-merge-key': strategy.mergeKey }),
+    ...(listType === undefined ? {} : { 'x-kubernetes-list-type': listType.type, ...(listType.type === 'map' ? { 'x-kubernetes-list-map-keys': [...listType.keys] } : {}) }),
+  };
+};
+
+/** The served group-versions as the OpenAPI builders take them. */
+function documented(registry: ResourceRegistry): DocumentedGroupVersion[] {
+  const out = new Map<string, { group: string; version: string; resources: ResourceInfo[]; crdSchemas: Map<string, JsonObject> }>();
+  for (const def of registry.all()) {
+    const key = `${def.group}/${def.version}`;
+    const gv = out.get(key) ?? { group: def.group, version: def.version, resources: [], crdSchemas: new Map<string, JsonObject>() };
+    gv.resources.push({ plural: def.plural, kind: def.kind, namespaced: def.namespaced, subresources: def.subresources.includes('status') ? ['status'] : [] });
+    if (def.crdSchema !== undefined) gv.crdSchemas.set(def.kind, def.crdSchema);
+    out.set(key, gv);
+  }
+  return [...out.values()].map((gv) => (gv.crdSchemas.size === 0 ? { group: gv.group, version: gv.version, resources: gv.resources } : gv));
+}
+
+/** One responder per set of served resources; a CRD change makes the next request build anew. */
+export function openApiFor(): (path: string, accept: string, registry: ResourceRegistry) => OpenApiResponse | undefined {
+  let cached: { generation: number; respond: OpenApiResponder } | undefined;
+  return (path, accept, registry) => {
+    if (cached?.generation !== registry.generation) cached = { generation: registry.generation, respond: openApiResponder(documented(registry), { extensionsOf }) };
+    return cached.respond(path, accept);
+  };
+}
 export function bundledCrds(): Result<readonly JsonObject[], string> {
   try {
     return ok(loadBundledCrds());

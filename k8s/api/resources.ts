@@ -102,6 +102,12 @@ export function resourcesOfCrd(crd: JsonObject): readonly ResourceDef[] {
 /** Finds resources by group/version/plural, and holds the custom ones as CRDs come and go. */
 export class ResourceRegistry {
   #custom = new Map<string, readonly ResourceDef[]>();
+  #generation = 0;
+
+  /** Changes whenever a CRD is set or removed: caches of what is served key on it. */
+  get generation(): number {
+    return this.#generation;
+  }
 
   all(): readonly ResourceDef[] {
     return [...builtinResources, ...[...this.#custom.values()].flat()];
@@ -117,6 +123,7 @@ export class ResourceRegistry {
   }
 
   setCrd(name: string, crd: JsonObject | undefined): void {
+    this.#generation += 1;
     if (crd === undefined) this.#custom.delete(name);
     else this.#custom.set(name, resourcesOfCrd(crd));
   }
