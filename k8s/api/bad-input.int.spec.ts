@@ -242,6 +242,35 @@ function sendGarbageHttp(server: EmbeddedApiServer): Promise<void> {
   });
 }
 
+describe('given historyMax 10 and more than 100 writes since resourceVersion 1', () => {
+  let server: EmbeddedApiServer;
+  beforeEach(async () => {
+    server = await fixture.start({ historyMax: 10 });
+    await createOrFail(server, configMapsPath, configMapBody('churn'));
+    for (let n = 0; n < 110; n++) {
+      const patched = await sendRaw(server, { method: 'PATCH', path: `${configMapsPath}/churn`, contentType: 'application/merge-patch+json', body: JSON.stringify({ data: { n: String(n) } }) });
+      if (patched.status !== 200) throw new Error(`expected write ${n} to succeed, got ${patched.status}: ${patched.text}`);
+    }
+  });
+
+  it('a watch from resourceVersion 1 is 200 with one ERROR event carrying a 410 Expired Status, then ends', async () => {
+    const watch = await openStream(server, `${configMapsPath}?watch=true&resourceVersion=1`);
+    try {
+      expect(watch.status).toBe(200);
+      const first = await waitFor('the first watch event', () => (watch.text().includes('\n') ? watch.text() : undefined), 5_000);
+      const event = JSON.parse(first.split('\n')[0] ?? '{}') as { type: string; object: Record<string, unknown> };
+      expect(event.type).toBe('ERROR');
+      expect(event.object).toMatchObject({ kind: 'Status', apiVersion: 'v1', status: 'Failure', code: 410, reason: 'Expired' });
+      expect(String(event.object['message'])).toMatch(/^too old resource version: 1 \(\d+\)$/);
+      const body = await waitFor('the server to end the watch after its ERROR event', () => watch.endedBody(), 5_000);
+      expect(body.split('\n').filter((line) => line.trim() !== '')).toHaveLength(1);
+    } finally {
+      watch.close();
+    }
+    await expectStillServing(server);
+  });
+});
+
 describe('given watchesPerClientMax 2 and two open watches', () => {
   let server: EmbeddedApiServer;
   const watches: OpenStream[] = [];

@@ -1,8 +1,8 @@
 // @kubernetes/client-node 1.4 against the embedded API server. Method: given a server on a temp data
 // dir and a loopback HTTPS port, and a KubeConfig loaded from the kubeconfig file it wrote, when the
 // typed APIs, Watch and an informer are used as an operator would, then they behave as against a
-// real kube-apiserver: CRUD, selectors, 409 on stale writes, patches, custom objects, watch order,
-// and an informer that outlives a server restart.
+// real kube-apiserver: CRUD, selectors, 409 on stale writes, patches, watch order, an informer that
+// outlives a server restart, and a relist after 410 Expired.
 import {
   ApiException,
   CoreV1Api,
@@ -244,5 +244,69 @@ describe('given an informer on ConfigMaps that restarts itself on error', () => 
     await waitFor('the informer to report b', () => (watcher.events.includes('add b') ? true : undefined));
     expect(namesOf(watcher.informer.list(namespace))).toEqual(['a', 'b']);
     expect(watcher.events).toEqual(['add a', 'add b']);
+  });
+});
+
+describe('given historyMax 10', () => {
+  /** Writes `count` merge patches to one ConfigMap in kube-public, outside what the specs watch. */
+  async function churn(core: CoreV1Api, count: number): Promise<void> {
+    await core.createNamespacedConfigMap({ namespace: 'kube-public', body: configMap('churn') });
+    for (let n = 0; n < count; n++) {
+      await core.patchNamespacedConfigMap({ name: 'churn', namespace: 'kube-public', body: { data: { n: String(n) } } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
+    }
+  }
+
+  it('a Watch from a compacted resourceVersion gets one ERROR event with a 410 Expired Status, then ends', async () => {
+    const server = await fixture.start({ historyMax: 10 });
+    const kc = kubeConfigOf(server);
+    await churn(kc.makeApiClient(CoreV1Api), 110);
+    const seen: { type: string; object: Record<string, unknown> }[] = [];
+    let done: { error: unknown } | undefined;
+    const controller = await new Watch(kc).watch(
+      configMapsPath,
+      { resourceVersion: '1' },
+      (type: string, object: Record<string, unknown>) => seen.push({ type, object }),
+      (error: unknown) => {
+        done = { error };
+      },
+    );
+    try {
+      await waitFor('the ERROR event', () => (seen.length > 0 ? seen : undefined));
+      expect(seen).toEqual([{ type: 'ERROR', object: expect.objectContaining({ kind: 'Status', apiVersion: 'v1', status: 'Failure', code: 410, reason: 'Expired' }) }]);
+      const ended = await waitFor('the server to end the watch', () => done, 5_000);
+      expect(ended.error).toBeNull();
+      expect(seen).toHaveLength(1);
+    } finally {
+      controller.abort();
+    }
+  });
+
+  it('an informer that reconnects from a compacted resourceVersion relists, and its cache matches the server', async () => {
+    const dataDir = fixture.dataDir();
+    const first = await fixture.start({ dataDir, historyMax: 10 });
+    const watcher = restartingConfigMapInformer(kubeConfigOf(first));
+    await watcher.informer.start();
+    await kubeConfigOf(first).makeApiClient(CoreV1Api).createNamespacedConfigMap({ namespace, body: configMap('a') });
+    await waitFor('the informer to report a', () => (watcher.events.includes('add a') ? true : undefined));
+    await fixture.stop(first);
+
+    // While the informer cannot reach its port, another server on the same data dir changes what it
+    // watches and writes enough elsewhere to compact the history past the informer's version.
+    const elsewhere = await fixture.start({ dataDir, historyMax: 10 });
+    const core = kubeConfigOf(elsewhere).makeApiClient(CoreV1Api);
+    await core.deleteNamespacedConfigMap({ name: 'a', namespace });
+    await core.createNamespacedConfigMap({ namespace, body: configMap('c') });
+    await churn(core, 110);
+    await fixture.stop(elsewhere);
+
+    const last = await fixture.start({ dataDir, historyMax: 10, port: first.port });
+    await waitFor('the informer to relist', () => (watcher.lists() >= 2 ? true : undefined));
+    await waitFor('the informer cache to hold only c', () => (namesOf(watcher.informer.list(namespace)).join() === 'c' ? true : undefined));
+    expect(watcher.events).toEqual(['add a', 'delete a', 'add c']);
+
+    // After the relist it watches again: a new write arrives as a watch event.
+    await kubeConfigOf(last).makeApiClient(CoreV1Api).createNamespacedConfigMap({ namespace, body: configMap('d') });
+    await waitFor('the informer to report d', () => (watcher.events.includes('add d') ? true : undefined));
+    expect(namesOf(watcher.informer.list(namespace))).toEqual(['c', 'd']);
   });
 });

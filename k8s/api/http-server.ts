@@ -128,16 +128,18 @@ export function startHttpServer(api: KubeApi, options: HttpServerOptions): Promi
     response.writeHead(200, { 'Content-Type': reply.contentType, 'Cache-Control': 'no-cache, private', 'Transfer-Encoding': 'chunked' });
     response.flushHeaders();
     let ended = false;
+    // The watch may end while it starts (an expired resourceVersion): `stop` is not known yet then.
+    let stop: (() => void) | undefined;
     const finish = (): void => {
       if (ended) return;
       ended = true;
-      stop();
+      stop?.();
       openResponses.delete(response);
       const left = (watches.get(client) ?? 1) - 1;
       if (left <= 0) watches.delete(client);
       else watches.set(client, left);
     };
-    const stop = reply.start(
+    stop = reply.start(
       (line) => {
         if (!ended) response.write(`${line}\n`);
       },
@@ -146,11 +148,18 @@ export function startHttpServer(api: KubeApi, options: HttpServerOptions): Promi
         response.end();
       },
     );
+    if (ended) stop();
     response.on('close', finish);
     request.socket.on('close', finish);
   };
 
   const server: Server = options.tls === undefined ? createHttpServer(handler) : createHttpsServer({ cert: options.tls.cert, key: options.tls.key }, handler);
+  // Every socket, even one still in its TLS handshake, so close() can end them all.
+  const sockets = new Set<import('node:net').Socket>();
+  server.on('connection', (socket: import('node:net').Socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
   server.on('clientError', (_error, socket) => {
     if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
   });
@@ -167,6 +176,7 @@ export function startHttpServer(api: KubeApi, options: HttpServerOptions): Promi
             for (const response of openResponses) response.end();
             server.close(() => done());
             server.closeAllConnections();
+            for (const socket of sockets) socket.destroy();
           }),
       });
     });
