@@ -387,9 +387,15 @@ export class KubeApi {
           if (change.rv <= lastRv || !inScope(change.key)) return;
           lastRv = change.rv;
           const matchesNow = this.#matches(def, selectors.value, change.object);
-          if (change.type === 'DELETED') {
-            if (matchesNow) write(render('DELETED', change.object));
-          } else if (matchesNow) write(render(change.type, change.object));
+          if (change.type !== 'MODIFIED') {
+            if (matchesNow) write(render(change.type, change.object));
+            return;
+          }
+          // As the watch cache does: an object entering the selection is ADDED, one leaving it DELETED.
+          const matchedBefore = change.previous === undefined ? matchesNow : this.#matches(def, selectors.value, change.previous);
+          if (matchedBefore && matchesNow) write(render('MODIFIED', change.object));
+          else if (matchesNow) write(render('ADDED', change.object));
+          else if (matchedBefore) write(render('DELETED', change.object));
         };
         const unsubscribe = store.onChange((change) => {
           if (caughtUp) emit(change);

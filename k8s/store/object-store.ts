@@ -33,6 +33,8 @@ export interface Change {
   readonly key: ObjectKey;
   /** The object after the change (for DELETED: its last state, carrying the deletion's version). */
   readonly object: JsonObject;
+  /** For MODIFIED: the object before, so a selective watch can tell an object entering or leaving its selection. */
+  readonly previous?: JsonObject;
 }
 
 export type StoreOpenError =
@@ -94,7 +96,7 @@ export function openObjectStore(path: string, options: ObjectStoreOptions = {}):
         CREATE TABLE changes (
           rv INTEGER PRIMARY KEY, type TEXT NOT NULL,
           api_group TEXT NOT NULL, resource TEXT NOT NULL, namespace TEXT NOT NULL, name TEXT NOT NULL,
-          object TEXT NOT NULL);
+          object TEXT NOT NULL, previous TEXT);
       `);
       db.pragma(`application_id = ${applicationId}`);
       db.pragma(`user_version = ${schemaVersion}`);
@@ -134,12 +136,12 @@ export class ObjectStore {
       get: db.prepare('SELECT object FROM objects WHERE api_group = ? AND resource = ? AND namespace = ? AND name = ?'),
       upsert: db.prepare('INSERT INTO objects VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (api_group, resource, namespace, name) DO UPDATE SET rv = excluded.rv, object = excluded.object'),
       remove: db.prepare('DELETE FROM objects WHERE api_group = ? AND resource = ? AND namespace = ? AND name = ?'),
-      record: db.prepare('INSERT INTO changes VALUES (?, ?, ?, ?, ?, ?, ?)'),
+      record: db.prepare('INSERT INTO changes VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
       trim: db.prepare('DELETE FROM changes WHERE rv <= ?'),
       compactTo: db.prepare('UPDATE counter SET compacted_rv = ? WHERE id = 1 AND compacted_rv < ?'),
       listAll: db.prepare('SELECT namespace, name, object FROM objects WHERE api_group = ? AND resource = ? AND (namespace, name) > (?, ?) ORDER BY namespace, name LIMIT ?'),
       listNamespace: db.prepare('SELECT namespace, name, object FROM objects WHERE api_group = ? AND resource = ? AND namespace = ? AND name > ? ORDER BY name LIMIT ?'),
-      changesSince: db.prepare('SELECT rv, type, api_group AS "group", resource, namespace, name, object FROM changes WHERE rv > ? ORDER BY rv'),
+      changesSince: db.prepare('SELECT rv, type, api_group AS "group", resource, namespace, name, object, previous FROM changes WHERE rv > ? ORDER BY rv'),
     };
   }
 
@@ -202,12 +204,17 @@ export class ObjectStore {
       const actual = resourceVersionOf(current);
       if (expectedRv !== undefined && expectedRv !== '' && expectedRv !== actual) return err({ kind: 'Conflict', key, expected: expectedRv, actual });
       return ok(
-        this.#write(key, 'MODIFIED', (rv) => {
-          const built = build(current, rv);
-          // Throwing rolls the transaction back, counter bump included.
-          if (!built.ok) throw new DeclinedWrite(built.error);
-          return built.value;
-        }),
+        this.#write(
+          key,
+          'MODIFIED',
+          (rv) => {
+            const built = build(current, rv);
+            // Throwing rolls the transaction back, counter bump included.
+            if (!built.ok) throw new DeclinedWrite(built.error);
+            return built.value;
+          },
+          current,
+        ),
       );
     });
     try {
@@ -238,8 +245,16 @@ export class ObjectStore {
     return this.#db.transaction(() => {
       const compactedRv = this.compactedRv;
       if (rv < compactedRv) return err({ kind: 'Gone' as const, compactedRv });
-      const rows = this.#statements.changesSince.all(rv) as { rv: number; type: ChangeType; group: string; resource: string; namespace: string; name: string; object: string }[];
-      return ok(rows.map((r) => ({ rv: r.rv, type: r.type, key: { group: r.group, resource: r.resource, namespace: r.namespace, name: r.name }, object: JSON.parse(r.object) as JsonObject })));
+      const rows = this.#statements.changesSince.all(rv) as { rv: number; type: ChangeType; group: string; resource: string; namespace: string; name: string; object: string; previous: string | null }[];
+      return ok(
+        rows.map((r) => ({
+          rv: r.rv,
+          type: r.type,
+          key: { group: r.group, resource: r.resource, namespace: r.namespace, name: r.name },
+          object: JSON.parse(r.object) as JsonObject,
+          ...(r.previous === null ? {} : { previous: JSON.parse(r.previous) as JsonObject }),
+        })),
+      );
     })();
   }
 
@@ -254,15 +269,15 @@ export class ObjectStore {
     this.#db.close();
   }
 
-  #write(key: ObjectKey, type: ChangeType, build: (rv: number) => JsonObject): Change {
+  #write(key: ObjectKey, type: ChangeType, build: (rv: number) => JsonObject, previous?: JsonObject): Change {
     const rv = (this.#statements.bump.get() as { rv: number }).rv;
     const object = withResourceVersion(build(rv), rv);
     this.#statements.upsert.run(key.group, key.resource, key.namespace, key.name, rv, JSON.stringify(object));
-    return this.#record({ rv, type, key, object });
+    return this.#record({ rv, type, key, object, ...(previous === undefined ? {} : { previous }) });
   }
 
   #record(change: Change): Change {
-    this.#statements.record.run(change.rv, change.type, change.key.group, change.key.resource, change.key.namespace, change.key.name, JSON.stringify(change.object));
+    this.#statements.record.run(change.rv, change.type, change.key.group, change.key.resource, change.key.namespace, change.key.name, JSON.stringify(change.object), change.previous === undefined ? null : JSON.stringify(change.previous));
     const floor = change.rv - this.#historyMax;
     if (floor > 0 && change.rv % 64 === 0) {
       // Trimmed in batches; the compacted version moves first so a watch never misses a change silently.
