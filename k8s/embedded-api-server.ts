@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { err, ok, systemClock, type Clock, type Result } from '../kernel/index.js';
-import { startHttpServer } from './api/http-server.js';
+import { startHttpServer, type HttpServerOptions } from './api/http-server.js';
 import { KubeApi, type ObjectValidator, type Patcher } from './api/kube-api.js';
 import { openApiFor, defaultPatcher, defaultValidator, bundledCrds } from './api/policies.js';
 import { openObjectStore } from './store/object-store.js';
@@ -29,6 +29,8 @@ export interface EmbeddedApiServerOptions {
   readonly bookmarkIntervalMs?: number;
   readonly validator?: ObjectValidator;
   readonly patcher?: Patcher;
+  /** Serves pods' log/exec/attach/portforward (the edge fills it in); without it they answer 503. */
+  readonly podStreams?: HttpServerOptions['podStreams'];
 }
 
 export interface EmbeddedApiServer {
@@ -116,6 +118,7 @@ export async function startEmbeddedApiServer(options: EmbeddedApiServerOptions):
       anonymous: options.insecure === true,
       bodyBytesMax: options.bodyBytesMax ?? bodyBytesMaxDefault,
       watchesPerClientMax: options.watchesPerClientMax ?? 100,
+      ...(options.podStreams === undefined ? {} : { podStreams: options.podStreams }),
     });
   } catch (error) {
     store.value.close();

@@ -96,7 +96,7 @@ spec:
 
 for (const minor of minors) {
   const binary = findKubectl(minor);
-  describe.runIf(binary !== undefined)(`kubectl ${minor}`, () => {
+  describe(`kubectl ${minor}`, () => {
     let dir: string;
     let server: EmbeddedApiServer;
     let kubectl: KubectlRunner;
@@ -108,6 +108,8 @@ for (const minor of minors) {
     };
 
     beforeAll(async () => {
+      // Every minor version stands beside kubectl on this machine; a missing one is a failure, not a skip.
+      if (binary === undefined) throw new Error(`kubectl.${minor} is not installed beside kubectl`);
       dir = mkdtempSync(join(tmpdir(), `edgehive-kubectl-${minor}-`));
       const started = await startEmbeddedApiServer({ dataDir: join(dir, 'data') });
       if (!started.ok) throw new Error(started.error);
@@ -149,6 +151,16 @@ for (const minor of minors) {
       const none = await kubectl.run(['get', 'pods', '-l', 'app=other']);
       expect(none.stderr).toContain('No resources found in default namespace.');
       expect(await ok(['get', 'pods', '-A', '--field-selector', 'spec.nodeName=edge-1'])).toMatch(/^default\s+web\s/m);
+    });
+
+    it('refuses unknown fields and invalid objects with the real messages', async () => {
+      const unknown = await kubectl.run(['create', '-f', '-'], podYaml('nginx:1.27').replace('name: web\n', 'name: web-typo\n').replace('    image:', '    imagePullPolcy: Always\n    image:'));
+      expect(unknown.code).toBe(1);
+      expect(unknown.stderr).toMatch(/unknown field "(spec\.containers\[0\]\.)?imagePullPolcy"/);
+      const invalid = await kubectl.run(['create', '-f', '-'], podYaml('nginx:1.27').replace('name: web\n', 'name: Web_Bad\n'));
+      expect(invalid.code).toBe(1);
+      expect(invalid.stderr).toContain('metadata.name: Invalid value: "Web_Bad"');
+      expect((await kubectl.run(['get', 'pods', 'web-typo'])).code).toBe(1);
     });
 
     it('describes a pod', async () => {
