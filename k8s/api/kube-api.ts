@@ -595,6 +595,9 @@ export class KubeApi {
       const changed = change(current);
       if (!changed.ok) return changed;
       let next = mergeUpdate(current, withTidyMetadata(changed.value), { subresource: target.subresource === 'status' ? 'status' : undefined, hasStatusSubresource: def.subresources.includes('status'), tracksGeneration: def.tracksGeneration });
+      // Defaults apply on every write, as upstream decodes every body through its defaulters.
+      const keptIp = (current as Any).spec?.clusterIP as string | undefined;
+      next = applyKindDefaults(def.kind, next, { allocateClusterIp: () => keptIp ?? this.#allocateServiceIp() });
       if (def.typeName === undefined && def.crdSchema !== undefined) next = this.#deps.validator.prune(def, next);
       if (def.kind === 'CustomResourceDefinition') next = withCrdStatus(next);
       const errors = [...(def.kind === 'Pod' && target.subresource === undefined ? podSpecUpdateErrors(current, next) : []), ...this.#deps.validator.validate(def, next, current)];
@@ -680,7 +683,16 @@ export class KubeApi {
       if (!created.ok) return failure(created.error);
       return json(201, created.value, { warnings: checked.value.warnings });
     }
-    const updated = this.#update(target, name, undefined, (current) => this.#deps.patcher.apply(target.def, current, applied, manager, force, this.#now()), undefined, dryRun);
+    const precondition = metadataOf(applied).resourceVersion;
+    const updated = this.#update(
+      target,
+      name,
+      // A resourceVersion in the applied object is a precondition, as upstream.
+      precondition === undefined ? undefined : String(precondition),
+      (current) => this.#deps.patcher.apply(target.def, current, applied, manager, force, this.#now()),
+      undefined,
+      dryRun,
+    );
     return updated.ok ? json(200, updated.value, { warnings: checked.value.warnings }) : failure(updated.error);
   }
 
