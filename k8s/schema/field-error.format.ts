@@ -1,26 +1,10 @@
 // Field errors worded the way kube-apiserver words them (k8s.io/apimachinery/pkg/util/validation/field),
 // so a kubectl user sees the same text from edgehive as from a real cluster.
 
-/** The `reason` of a Status cause; the subset of upstream's field.ErrorType we produce. */
-export type FieldErrorType =
-  | 'FieldValueRequired'
-  | 'FieldValueInvalid'
-  | 'FieldValueNotSupported'
-  | 'FieldValueTypeInvalid'
-  | 'FieldValueTooLong'
-  | 'FieldValueDuplicate'
-  | 'FieldValueForbidden';
+// The error shape, Go quoting and paths are shared with custom-resource validation (one wording for both).
+import { childPath, goQuote, indexPath, keyPath, type FieldError, type FieldErrorType } from '../crds/crd-schema.errors.js';
 
-/**
- * One validation failure. `field` is upstream's path (`spec.containers[0].name`); `message` is upstream's
- * `ErrorBody()` (what a Status cause carries as `message`, e.g. `Required value` or
- * `Invalid value: "Web": a lowercase RFC 1123 …`). `formatFieldError` gives the `field: message` line.
- */
-export interface FieldError {
-  readonly field: string;
-  readonly type: FieldErrorType;
-  readonly message: string;
-}
+export { childPath, goQuote, indexPath, keyPath, type FieldError, type FieldErrorType };
 
 /** A bad value as Go's fmt would print it: strings are %q-quoted, numbers and booleans are %v, `goSyntax` is verbatim. */
 export type BadValue = string | number | boolean | null | { readonly goSyntax: string };
@@ -33,25 +17,8 @@ const TYPE_TEXT: Readonly<Record<FieldErrorType, string>> = {
   FieldValueTooLong: 'Too long',
   FieldValueDuplicate: 'Duplicate value',
   FieldValueForbidden: 'Forbidden',
+  FieldValueTooMany: 'Too many',
 };
-
-// Go's strconv.Quote escapes quotes and backslashes and prints control characters as named or \xNN escapes.
-const GO_NAMED_ESCAPES: ReadonlyMap<number, string> = new Map([
-  [0x07, '\\a'], [0x08, '\\b'], [0x0c, '\\f'], [0x0a, '\\n'], [0x0d, '\\r'], [0x09, '\\t'], [0x0b, '\\v'], [0x22, '\\"'], [0x5c, '\\\\'],
-]);
-
-/** Go's `%q` for a string (strconv.Quote) for printable text and ASCII control characters. */
-export function goQuote(value: string): string {
-  let quoted = '"';
-  for (const char of value) {
-    const code = char.codePointAt(0) ?? 0;
-    const named = GO_NAMED_ESCAPES.get(code);
-    if (named !== undefined) quoted += named;
-    else if (code < 0x20 || code === 0x7f) quoted += `\\x${code.toString(16).padStart(2, '0')}`;
-    else quoted += char;
-  }
-  return `${quoted}"`;
-}
 
 /** Go's `%#v` of a `map[string]string`: keys sorted, `(nil)` when absent. */
 export function goStringMap(map: Readonly<Record<string, string>> | undefined): { readonly goSyntax: string } {
@@ -121,8 +88,3 @@ export function invalidObjectMessage(group: string, kind: string, name: string, 
   const aggregate = lines.length === 1 ? (lines[0] ?? '') : `[${lines.join(', ')}]`;
   return `${qualifiedKind} ${goQuote(name)} is invalid: ${aggregate}`;
 }
-
-/** Field paths built the way upstream's field.Path prints them: `a.b`, `a[0]`, `data[key]`. */
-export const childPath = (parent: string, name: string): string => (parent === '' ? name : `${parent}.${name}`);
-export const indexPath = (parent: string, index: number): string => `${parent}[${index}]`;
-export const keyPath = (parent: string, key: string): string => `${parent}[${key}]`;
