@@ -45,10 +45,13 @@ const tokenMatches = (given: string, accepted: readonly string[]): boolean => {
 function sendJson(response: ServerResponse, status: number, body: JsonValue, contentType = 'application/json', warnings: readonly string[] = []): void {
   const text = typeof body === 'string' && contentType.startsWith('text/') ? body : JSON.stringify(body);
   const headers: Record<string, string | string[]> = { 'Content-Type': contentType, 'Cache-Control': 'no-cache, private', 'Content-Length': String(Buffer.byteLength(text)) };
-  if (warnings.length > 0) headers['Warning'] = warnings.map((w) => `299 - "${w.replace(/"/g, '\\"')}"`);
+  Object.assign(headers, warningHeader(warnings));
   response.writeHead(status, headers);
   response.end(text);
 }
+
+/** RFC 7234 warnings as kube-apiserver sends them (kubectl prints them as `Warning: …`). */
+const warningHeader = (warnings: readonly string[]): Record<string, string[]> => (warnings.length === 0 ? {} : { Warning: warnings.map((w) => `299 - "${w.replace(/"/g, '\\"')}"`) });
 
 const sendStatus = (response: ServerResponse, error: ApiError): void => sendJson(response, error.code, statusBody(error));
 
@@ -108,7 +111,12 @@ export function startHttpServer(api: KubeApi, options: HttpServerOptions): Promi
       return;
     }
     if (reply.kind === 'raw') {
-      response.writeHead(reply.status, { 'Content-Type': reply.contentType, 'Cache-Control': 'no-cache, private', 'Content-Length': String(typeof reply.text === 'string' ? Buffer.byteLength(reply.text) : reply.text.byteLength) });
+      response.writeHead(reply.status, {
+        'Content-Type': reply.contentType,
+        'Cache-Control': 'no-cache, private',
+        'Content-Length': String(typeof reply.text === 'string' ? Buffer.byteLength(reply.text) : reply.text.byteLength),
+        ...warningHeader(reply.warnings ?? []),
+      });
       response.end(reply.text);
       return;
     }

@@ -260,3 +260,12 @@ describe('watching', () => {
     await until('the watch to end', () => w.ended(), 5000);
   });
 });
+
+describe('limits', () => {
+  it('serves a limit above the page size in pages, with a warning that says so', () => {
+    const url = new URL(`${cms}?limit=100000`, 'http://x');
+    const reply = server.api.handle({ method: 'GET', path: url.pathname, query: url.searchParams, headers: {}, body: Buffer.alloc(0), userAgent: 'spec' });
+    expect(reply.kind === 'raw' || reply.kind === 'json').toBe(true);
+    expect('warnings' in reply ? reply.warnings : []).toEqual(["limit 100000 exceeds this server's page size 500; the rest follows through metadata.continue"]);
+  });
+});

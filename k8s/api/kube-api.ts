@@ -59,7 +59,7 @@ export interface WatchReply {
 
 export type ApiReply =
   | { readonly kind: 'json'; readonly status: number; readonly body: JsonValue; readonly contentType?: string; readonly warnings?: readonly string[] }
-  | { readonly kind: 'raw'; readonly status: number; readonly text: string | Uint8Array; readonly contentType: string }
+  | { readonly kind: 'raw'; readonly status: number; readonly text: string | Uint8Array; readonly contentType: string; readonly warnings?: readonly string[] }
   | WatchReply
   | { readonly kind: 'delegate'; readonly handle: string };
 
@@ -308,6 +308,8 @@ export class KubeApi {
     const limitText = request.query.get('limit');
     const limit = Math.min(limitText === null || Number(limitText) <= 0 ? this.#deps.limits.listPageMax : Number(limitText), this.#deps.limits.listPageMax);
     if (limitText !== null && !/^\d+$/.test(limitText)) return failure(badRequest(`invalid limit: ${limitText}`));
+    // Pages are bounded; a larger limit is served in pages, and the client is told why.
+    const warnings = limitText !== null && Number(limitText) > this.#deps.limits.listPageMax ? [`limit ${limitText} exceeds this server's page size ${this.#deps.limits.listPageMax}; the rest follows through metadata.continue`] : [];
     let after: { namespace: string; name: string } | undefined;
     let listRv: number | undefined;
     const token = request.query.get('continue');
@@ -329,7 +331,7 @@ export class KubeApi {
       const listMeta: Any = { resourceVersion: String(listRv ?? page.rv) };
       if (page.continueAfter !== undefined) listMeta.continue = encodeContinue({ rv: listRv ?? page.rv, ...page.continueAfter });
       const head = JSON.stringify({ kind: `${def.kind}List`, apiVersion: apiVersionOf(def), metadata: listMeta });
-      return { kind: 'raw', status: 200, contentType: 'application/json', text: `${head.slice(0, -1)},"items":[${page.texts.join(',')}]}` };
+      return { kind: 'raw', status: 200, contentType: 'application/json', text: `${head.slice(0, -1)},"items":[${page.texts.join(',')}]}`, warnings };
     }
     // Selection happens while paging, so `limit` counts matching items as the real server does.
     const items: JsonObject[] = [];
@@ -351,8 +353,8 @@ export class KubeApi {
     }
     const listMeta: Any = { resourceVersion: String(listRv ?? rv) };
     if (hasMore && cursor !== undefined) listMeta.continue = encodeContinue({ rv: listRv ?? rv ?? 0, ...cursor });
-    if (this.#wantsTable(request)) return json(200, toTable(def.columns, items, listMeta, this.#deps.clock.nowMs()));
-    return json(200, { kind: `${def.kind}List`, apiVersion: apiVersionOf(def), metadata: listMeta, items });
+    if (this.#wantsTable(request)) return json(200, toTable(def.columns, items, listMeta, this.#deps.clock.nowMs()), { warnings });
+    return json(200, { kind: `${def.kind}List`, apiVersion: apiVersionOf(def), metadata: listMeta, items }, { warnings });
   }
 
   #watch(request: ApiRequest, target: Target): ApiReply {
