@@ -41,10 +41,7 @@ it('serves kubectl over HTTPS with the kubeconfig it prints, refuses strangers, 
   const binary = findKubectl('1.32');
   if (binary === undefined) throw new Error('kubectl.1.32 is not installed beside kubectl');
   const kubectl = kubectlRunner(binary, first.kubeconfig, dir, join(dir, 'cache'));
-  const created = await kubectl.run(['create', 'namespace', 'edge-apps', '-o', 'name']);
-  // `create namespace` sends protobuf, which this server refuses with 415; -f with JSON works.
-  expect(created.stderr).toContain('the body of the request was in an unknown format');
-  expect((await kubectl.run(['apply', '-f', '-'], 'apiVersion: v1\nkind: Namespace\nmetadata: {name: edge-apps}\n')).stdout).toContain('namespace/edge-apps created');
+  expect((await kubectl.run(['create', 'namespace', 'edge-apps'])).stdout).toContain('namespace/edge-apps created');
 
   const config = parseYaml(readFileSync(first.kubeconfig, 'utf8')) as { clusters: { cluster: { 'certificate-authority-data': string } }[] };
   const ca = Buffer.from(config.clusters[0]?.cluster['certificate-authority-data'] ?? '', 'base64').toString('utf8');

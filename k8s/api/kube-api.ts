@@ -37,6 +37,7 @@ import {
   type FieldError,
 } from './status.js';
 import { toTable } from './tables.js';
+import { decodeProtobufBody } from './protobuf-body.js';
 
 type Any = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -461,7 +462,11 @@ export class KubeApi {
 
   #parseBody(request: ApiRequest, allowYaml: boolean): Result<JsonValue, ApiError> {
     const contentType = (request.headers['content-type'] ?? '').split(';')[0]?.trim() ?? '';
-    if (contentType === 'application/vnd.kubernetes.protobuf' || contentType === 'application/cbor') return err(unsupportedMediaType(contentType));
+    if (contentType === 'application/vnd.kubernetes.protobuf') {
+      const decoded = decodeProtobufBody(request.body);
+      return decoded.ok ? ok(decoded.value) : err({ ...unsupportedMediaType(contentType), message: decoded.error });
+    }
+    if (contentType === 'application/cbor') return err(unsupportedMediaType(contentType));
     const text = request.body.toString('utf8');
     if (text.trim() === '') return err(badRequest('the body of the request was empty'));
     try {

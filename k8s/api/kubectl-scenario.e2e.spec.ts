@@ -215,6 +215,20 @@ for (const minor of minors) {
       expect(await ok(['get', 'secret', 'creds', '-o', 'jsonpath={.data.password}'])).toBe(Buffer.from('s3cret').toString('base64'));
     });
 
+    it("creates objects with kubectl's generators (protobuf bodies from kubectl 1.30 on)", async () => {
+      expect(await ok(['create', 'configmap', 'flags', '--from-literal=mode=edge', '--from-literal=note=a b'])).toContain('configmap/flags created');
+      expect(JSON.parse(await ok(['get', 'configmap', 'flags', '-o', 'jsonpath={.data}']))).toEqual({ mode: 'edge', note: 'a b' });
+      expect(await ok(['create', 'secret', 'generic', 'token', '--from-literal=key=s3cret'])).toContain('secret/token created');
+      expect(await ok(['get', 'secret', 'token', '-o', 'jsonpath={.data.key}'])).toBe(Buffer.from('s3cret').toString('base64'));
+      expect(await ok(['create', 'namespace', 'edge-apps'])).toContain('namespace/edge-apps created');
+      expect(await ok(['create', 'deployment', 'gen', '--image=nginx:1.27', '--replicas=0', '--port=80', '-n', 'edge-apps'])).toContain('deployment.apps/gen created');
+      const gen = JSON.parse(await ok(['get', 'deployment', 'gen', '-n', 'edge-apps', '-o', 'json'])) as { spec: { replicas: number; strategy: { type: string }; selector: unknown; template: { spec: { containers: { name: string; image: string; ports: unknown[] }[] } } } };
+      expect(gen.spec.replicas).toBe(0);
+      expect(gen.spec.strategy.type).toBe('RollingUpdate');
+      expect(gen.spec.selector).toEqual({ matchLabels: { app: 'gen' } });
+      expect(gen.spec.template.spec.containers).toEqual([expect.objectContaining({ name: 'nginx', image: 'nginx:1.27', ports: [{ containerPort: 80, protocol: 'TCP' }] })]);
+    });
+
     it('creates leases', async () => {
       const lease = 'apiVersion: coordination.k8s.io/v1\nkind: Lease\nmetadata: {name: edge-1, namespace: kube-node-lease}\nspec: {holderIdentity: edge-1, leaseDurationSeconds: 40}\n';
       expect(await ok(['apply', '-f', '-'], lease)).toContain('lease.coordination.k8s.io/edge-1 created');

@@ -66,7 +66,8 @@ export function applyKindDefaults(kind: string, input: JsonObject, ctx: { readon
       defaultTemplateOwner(object);
       object.spec.replicas ??= 1;
       object.spec.progressDeadlineSeconds ??= 600;
-      object.spec.strategy ??= { type: 'RollingUpdate' };
+      object.spec.strategy ??= {};
+      object.spec.strategy.type ||= 'RollingUpdate';
       if (object.spec.strategy.type === 'RollingUpdate') object.spec.strategy.rollingUpdate ??= { maxUnavailable: '25%', maxSurge: '25%' };
       break;
     case 'ReplicaSet':
@@ -76,7 +77,8 @@ export function applyKindDefaults(kind: string, input: JsonObject, ctx: { readon
       break;
     case 'DaemonSet':
       defaultTemplateOwner(object);
-      object.spec.updateStrategy ??= { type: 'RollingUpdate' };
+      object.spec.updateStrategy ??= {};
+      object.spec.updateStrategy.type ||= 'RollingUpdate';
       if (object.spec.updateStrategy.type === 'RollingUpdate') object.spec.updateStrategy.rollingUpdate ??= { maxUnavailable: 1, maxSurge: 0 };
       break;
     case 'Service':
