@@ -1,0 +1,239 @@
+// fast-check generators of valid frames of every kind, built with the frame builders so they carry
+// every optional field the decoder keeps (ack, resourceversion, header.type, route.destination).
+import fc from 'fast-check';
+import type { JsonObject, JsonValue } from '../../kernel/index.js';
+import {
+  DESIRED_RESOURCE_TYPES,
+  DOWN_SOURCES,
+  Modules,
+  UP_OPERATIONS,
+  UP_SOURCES,
+  ackFrame,
+  cloudHelloFrame,
+  downObjectFrame,
+  downTombstoneFrame,
+  edgeHelloFrame,
+  errorFrame,
+  keepaliveFrame,
+  queryFrame,
+  responseFrame,
+  upEventFrame,
+  type DesiredResourceType,
+  type Frame,
+  type FrameKind,
+  type ObjectContent,
+  type QueryFrame,
+  type Stamp,
+} from './frame.js';
+import {
+  CLUSTER_SCOPED_TYPES,
+  DEVICE_EVENTS,
+  RESOURCE_TYPES,
+  type DeviceEventResource,
+  type ListResource,
+  type ObjectResource,
+  type ResourceType,
+  type WireResource,
+} from './resource.js';
+
+/** True when a value holds the key the decoder refuses; generated content must not. */
+export const hasProtoKey = (value: unknown): boolean =>
+  typeof value === 'object' && value !== null && (Object.keys(value).includes('__proto__') || Object.values(value).some(hasProtoKey));
+
+/** JSON as it survives the wire: no -0, no undefined, no `__proto__` keys. */
+export const wireJsonArbitrary = (maxDepth = 3): fc.Arbitrary<JsonValue> =>
+  fc
+    .jsonValue({ maxDepth })
+    .map((v) => JSON.parse(JSON.stringify(v)) as JsonValue)
+    .filter((v) => !hasProtoKey(v));
+
+export const wireJsonObjectArbitrary = (maxDepth = 3): fc.Arbitrary<JsonObject> =>
+  fc.dictionary(fc.string({ maxLength: 8 }), wireJsonArbitrary(maxDepth - 1), { maxKeys: 5 }).map((o) => JSON.parse(JSON.stringify(o)) as JsonObject).filter((o) => !hasProtoKey(o));
+
+export const labelArbitrary = fc.stringMatching(/^[a-z0-9]([-a-z0-9]{0,8}[a-z0-9])?$/);
+export const subdomainArbitrary = fc.array(labelArbitrary, { minLength: 1, maxLength: 3 }).map((labels) => labels.join('.'));
+export const idArbitrary = fc.oneof(fc.uuid(), fc.stringMatching(/^[!-~]{1,40}$/));
+export const resourceVersionArbitrary = fc.bigInt({ min: 0n, max: 10n ** 20n - 1n }).map(String);
+export const seqArbitrary = fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER });
+export const positionArbitrary = fc.oneof(fc.integer({ min: 0, max: 1000 }), fc.maxSafeNat());
+const optional = <T>(arb: fc.Arbitrary<T>): fc.Arbitrary<T | undefined> => fc.option(arb, { nil: undefined });
+
+export const stampArbitrary: fc.Arbitrary<Stamp> = fc.record({ msgId: idArbitrary, timestampMs: fc.oneof(fc.integer({ min: 0, max: 4_102_444_800_000 }), fc.maxSafeNat()) });
+
+const namespaceFor = (type: ResourceType): fc.Arbitrary<string | null> => (CLUSTER_SCOPED_TYPES.has(type) ? fc.constant(null) : labelArbitrary);
+
+export const objectResourceOf = (types: readonly ResourceType[]): fc.Arbitrary<ObjectResource> =>
+  fc
+    .constantFrom(...types)
+    .chain((type) => fc.record({ namespace: namespaceFor(type), name: subdomainArbitrary }).map(({ namespace, name }): ObjectResource => ({ kind: 'object', namespace, type, name })));
+
+export const objectResourceArbitrary = objectResourceOf(RESOURCE_TYPES);
+export const listResourceArbitrary: fc.Arbitrary<ListResource> = fc
+  .constantFrom(...RESOURCE_TYPES)
+  .chain((type) => namespaceFor(type).map((namespace): ListResource => ({ kind: 'list', namespace, type })));
+export const deviceEventResourceArbitrary: fc.Arbitrary<DeviceEventResource> = fc.record({
+  kind: fc.constant('deviceEvent' as const),
+  namespace: labelArbitrary,
+  name: subdomainArbitrary,
+  event: fc.constantFrom(...DEVICE_EVENTS),
+});
+export const wireResourceArbitrary: fc.Arbitrary<WireResource> = fc.oneof(
+  objectResourceArbitrary,
+  listResourceArbitrary,
+  deviceEventResourceArbitrary,
+  fc.constant({ kind: 'caCert' } as const),
+);
+
+const desiredResourceArbitrary = objectResourceOf(DESIRED_RESOURCE_TYPES) as fc.Arbitrary<ObjectResource & { readonly type: DesiredResourceType }>;
+const moduleArbitrary = fc.constantFrom(...Object.values(Modules));
+
+/** Adds the pass-through fields a decoder keeps: `header.type` and `route.destination`. */
+const withPassThrough = (frame: fc.Arbitrary<Frame>): fc.Arbitrary<Frame> =>
+  fc
+    .record({ frame, type: optional(fc.string({ minLength: 1, maxLength: 12 })), destination: optional(fc.constantFrom(...Object.values(Modules))) })
+    .map(
+      ({ frame: f, type, destination }) =>
+        ({
+          ...f,
+          header: { ...f.header, ...(type === undefined ? {} : { type }) },
+          route: { ...f.route, ...(destination === undefined ? {} : { destination }) },
+        }) as Frame,
+    );
+
+const helloArbitrary = (side: 'edge' | 'cloud'): fc.Arbitrary<Frame> =>
+  fc
+    .record({
+      stamp: stampArbitrary,
+      protocolVersion: fc.integer({ min: 1, max: 3 }),
+      nodeName: subdomainArbitrary,
+      clusterId: fc.option(idArbitrary, { nil: null }),
+      journalId: fc.option(idArbitrary, { nil: null }),
+      someClusterId: idArbitrary,
+      someJournalId: idArbitrary,
+      upAcked: positionArbitrary,
+    })
+    .map((h) =>
+      side === 'edge'
+        ? edgeHelloFrame(h.stamp, { protocolVersion: h.protocolVersion, nodeName: h.nodeName, clusterId: h.clusterId, journalId: h.someJournalId })
+        : cloudHelloFrame(h.stamp, { protocolVersion: h.protocolVersion, nodeName: h.nodeName, clusterId: h.someClusterId, journalId: h.journalId, upAcked: h.upAcked }),
+    );
+
+const sessionArbitrary = (kind: 'keepalive' | 'ack'): fc.Arbitrary<Frame> =>
+  fc
+    .record({ stamp: stampArbitrary, from: fc.constantFrom('edge' as const, 'cloud' as const), nodeName: subdomainArbitrary, ack: optional(positionArbitrary), anAck: positionArbitrary })
+    .map((s) => (kind === 'keepalive' ? keepaliveFrame(s.stamp, { from: s.from, nodeName: s.nodeName, ...(s.ack === undefined ? {} : { ack: s.ack }) }) : ackFrame(s.stamp, { from: s.from, nodeName: s.nodeName, ack: s.anAck })));
+
+const upEventArbitrary: fc.Arbitrary<Frame> = fc
+  .record({
+    stamp: stampArbitrary,
+    source: fc.constantFrom(...UP_SOURCES),
+    resource: fc.oneof(objectResourceArbitrary, deviceEventResourceArbitrary),
+    operation: fc.constantFrom(...UP_OPERATIONS),
+    content: wireJsonArbitrary(),
+    seq: seqArbitrary,
+    ack: optional(positionArbitrary),
+    resourceVersion: optional(resourceVersionArbitrary),
+  })
+  .map(({ stamp, ack, resourceVersion, ...e }) =>
+    upEventFrame(stamp, {
+      ...e,
+      operation: e.resource.kind === 'deviceEvent' ? 'update' : e.operation,
+      ...(ack === undefined ? {} : { ack }),
+      ...(resourceVersion === undefined ? {} : { resourceVersion }),
+    }),
+  );
+
+/** A Kubernetes-looking object for a resource, sometimes with status and managedFields (which the builder strips). */
+export const objectFor = (resource: ObjectResource): fc.Arbitrary<ObjectContent> =>
+  fc
+    .record({
+      uid: idArbitrary,
+      resourceVersion: resourceVersionArbitrary,
+      spec: wireJsonArbitrary(2),
+      status: optional(wireJsonArbitrary(2)),
+      labels: optional(fc.dictionary(labelArbitrary, fc.string({ maxLength: 8 }), { maxKeys: 3 })),
+      managedFields: fc.boolean(),
+    })
+    .map(({ uid, resourceVersion, spec, status, labels, managedFields }) => ({
+      apiVersion: 'v1',
+      kind: resource.type,
+      metadata: {
+        name: resource.name,
+        ...(resource.namespace === null ? {} : { namespace: resource.namespace }),
+        uid,
+        resourceVersion,
+        ...(labels === undefined ? {} : { labels }),
+        ...(managedFields ? { managedFields: [{ manager: 'kubectl', operation: 'Apply' }] } : {}),
+      },
+      spec,
+      ...(status === undefined ? {} : { status }),
+    }));
+
+const downObjectArbitrary: fc.Arbitrary<Frame> = desiredResourceArbitrary.chain((resource) =>
+  fc
+    .record({
+      stamp: stampArbitrary,
+      source: fc.constantFrom(...DOWN_SOURCES),
+      operation: fc.constantFrom('insert' as const, 'update' as const),
+      object: objectFor(resource),
+      seq: seqArbitrary,
+      ack: optional(positionArbitrary),
+    })
+    .map(({ stamp, ack, ...d }) => downObjectFrame(stamp, { ...d, type: resource.type, ...(ack === undefined ? {} : { ack }) })),
+);
+
+const downTombstoneArbitrary: fc.Arbitrary<Frame> = fc
+  .record({
+    stamp: stampArbitrary,
+    source: fc.constantFrom(...DOWN_SOURCES),
+    resource: desiredResourceArbitrary,
+    uid: idArbitrary,
+    resourceVersion: resourceVersionArbitrary,
+    seq: seqArbitrary,
+    ack: optional(positionArbitrary),
+  })
+  .map(({ stamp, ack, ...t }) => downTombstoneFrame(stamp, { ...t, ...(ack === undefined ? {} : { ack }) }));
+
+export const queryFrameArbitrary: fc.Arbitrary<QueryFrame> = fc
+  .record({
+    stamp: stampArbitrary,
+    source: moduleArbitrary,
+    group: fc.constantFrom('resource' as const, 'edgehive' as const),
+    resource: wireResourceArbitrary,
+    content: wireJsonArbitrary(),
+    ack: optional(positionArbitrary),
+  })
+  .map(({ stamp, ack, ...q }) => queryFrame(stamp, { ...q, ...(ack === undefined ? {} : { ack }) }));
+
+const replyArbitrary = (kind: 'response' | 'error'): fc.Arbitrary<Frame> =>
+  fc
+    .record({
+      request: queryFrameArbitrary,
+      stamp: stampArbitrary,
+      source: moduleArbitrary,
+      content: wireJsonArbitrary(),
+      text: fc.string({ maxLength: 40 }),
+      resourceVersion: optional(resourceVersionArbitrary),
+      ack: optional(positionArbitrary),
+    })
+    .map(({ request, stamp, source, content, text, resourceVersion, ack }) => {
+      const extra = { ...(resourceVersion === undefined ? {} : { resourceVersion }), ...(ack === undefined ? {} : { ack }) };
+      return kind === 'response' ? responseFrame(stamp, request, { source, content, ...extra }) : errorFrame(stamp, request, { source, content: text, ...extra });
+    });
+
+/** One generator per frame kind, so specs can name the kind a counterexample has. */
+export const frameArbitraries: { readonly [K in FrameKind]: fc.Arbitrary<Frame> } = {
+  edgeHello: withPassThrough(helloArbitrary('edge')),
+  cloudHello: withPassThrough(helloArbitrary('cloud')),
+  keepalive: withPassThrough(sessionArbitrary('keepalive')),
+  ack: withPassThrough(sessionArbitrary('ack')),
+  upEvent: withPassThrough(upEventArbitrary),
+  downObject: withPassThrough(downObjectArbitrary),
+  downTombstone: withPassThrough(downTombstoneArbitrary),
+  query: withPassThrough(queryFrameArbitrary),
+  response: withPassThrough(replyArbitrary('response')),
+  error: withPassThrough(replyArbitrary('error')),
+};
+
+/** Any valid frame. */
+export const frameArbitrary: fc.Arbitrary<Frame> = fc.oneof(...Object.values(frameArbitraries));
