@@ -331,7 +331,7 @@ const HEADER_RULES: { readonly [K in FrameKind]: HeaderRules } = {
 function checkHeaderRules(kind: FrameKind, header: BeehiveHeader): Checked<true> {
   const rules = HEADER_RULES[kind];
   for (const field of ['seq', 'ack', 'parent_msg_id', 'sync', 'resourceversion'] as const) {
-    const present = header[field] !== undefined;
+    const present = Object.hasOwn(header, field);
     if (rules[field] === 'required' && !present) return shape(`header.${field}`, field === 'sync' ? `must be true on ${kind} frames` : `is required on ${kind} frames`);
     if (rules[field] === 'forbidden' && present) return shape(`header.${field}`, field === 'sync' ? `must not be true on ${kind} frames` : `is not allowed on ${kind} frames`);
   }

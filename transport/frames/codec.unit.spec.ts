@@ -243,6 +243,19 @@ describe('malformed frames are refused with 1007 and an exact reason', () => {
     expect(decodeFrame(edited('upEvent', 'route.source', 'hasOwnProperty'), limits)).toEqual({ ok: false, error: shape('route.source', '"hasOwnProperty" is not a known module') });
   });
 
+  it('a polluted Object.prototype does not supply missing fields', () => {
+    const proto = Object.prototype as Record<string, unknown>;
+    proto['seq'] = 1;
+    proto['msg_id'] = 'from-the-prototype';
+    try {
+      expect(decodeFrame(edited('upEvent', 'header.seq', undefined), limits)).toEqual({ ok: false, error: shape('header.seq', 'is required on upEvent frames') });
+      expect(decodeFrame(edited('upEvent', 'header.msg_id', undefined), limits)).toEqual({ ok: false, error: shape('header.msg_id', 'must be 1-128 printable ASCII characters') });
+    } finally {
+      delete proto['seq'];
+      delete proto['msg_id'];
+    }
+  });
+
   it('escapes and cuts peer text in reasons', () => {
     const decoded = decodeFrame(edited('upEvent', 'route.source', `é${'x'.repeat(200)}`), limits);
     expect(decoded).toEqual({ ok: false, error: shape('route.source', `"\\u00e9${'x'.repeat(31)}..." is not a known module`) });
