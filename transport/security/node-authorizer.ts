@@ -1,0 +1,158 @@
+// What an edge may say in a frame (PROTOCOL.md "Authorization"): only things about its own node,
+// pods bound to it, devices bound to it, and ConfigMaps/Secrets those pods reference. This is the
+// Kubernetes node authorizer's rule set applied per frame; a pure function over the cloud's view,
+// plus the counter that turns repeated refusals into a 4403 close.
+import { type Result, assertNever, err, invariant, ok } from '../../kernel/index.js';
+import { formatWireResource, type WireResource } from '../frames/resource.js';
+
+/**
+ * The cloud's current knowledge, as the projections keep it. Lookups are synchronous reads of an
+ * in-memory view, so authorizing a frame never waits on the API server.
+ */
+export interface NodeAuthorizationView {
+  /** The node a pod is bound to (`spec.nodeName`), or undefined if the pod is unknown or unscheduled. */
+  podNode(namespace: string, name: string): string | undefined;
+  /** The node a device is bound to (`spec.nodeName`), or undefined. */
+  deviceNode(namespace: string, name: string): string | undefined;
+  /** Whether some pod bound to `nodeName` references this ConfigMap (volume, env, envFrom, projected). */
+  configMapReferencedBy(nodeName: string, namespace: string, name: string): boolean;
+  /** Whether some pod bound to `nodeName` references this Secret (volume, env, envFrom, projected, imagePullSecrets). */
+  secretReferencedBy(nodeName: string, namespace: string, name: string): boolean;
+}
+
+/** Why an edge was allowed: for the debug log and for tests that check the right rule fired. */
+export type AuthorizationGrant = 'OwnNode' | 'OwnLease' | 'BoundPod' | 'BoundDevice' | 'ReferencedConfigMap' | 'ReferencedSecret' | 'ClusterCa';
+
+/** Why a frame was refused. `reason` is one sentence, fit for the error response and the log. */
+export type AuthorizationRefusal = {
+  readonly kind: 'OtherNode' | 'PodNotBound' | 'DeviceNotBound' | 'NotReferenced' | 'ReadOnly' | 'ListNotAllowed' | 'ResourceTypeNotAllowed';
+  readonly nodeName: string;
+  readonly resource: string;
+  readonly operation: string;
+  readonly reason: string;
+};
+
+/** The namespace Kubernetes keeps node heartbeat Leases in. */
+export const NODE_LEASE_NAMESPACE = 'kube-node-lease';
+
+/**
+ * Decides whether `nodeName` may send `operation` on `resource`. Resource types outside the list
+ * are refused, list resources always (a list would show other nodes' objects), and ConfigMaps,
+ * Secrets and the cluster CA are read-only (`query`), as Kubernetes lets a node read but not write them.
+ * @example
+ * const decision = authorizeEdgeFrame('edge-1', frame.route.resource, frame.route.operation, view);
+ * if (!decision.ok) sendError(frame, decision.error.reason);
+ */
+export function authorizeEdgeFrame(
+  nodeName: string,
+  resource: WireResource,
+  operation: string,
+  view: NodeAuthorizationView,
+): Result<AuthorizationGrant, AuthorizationRefusal> {
+  const refuse = (kind: AuthorizationRefusal['kind'], reason: string): Result<never, AuthorizationRefusal> =>
+    err({ kind, nodeName, resource: formatWireResource(resource), operation, reason });
+  switch (resource.kind) {
+    case 'caCert':
+      // The CA certificate is public; every node already holds it from the join.
+      return operation === 'query' ? ok('ClusterCa') : refuse('ReadOnly', 'the cluster CA can only be queried');
+    case 'list':
+      return refuse('ListNotAllowed', `a list of ${resource.type} would include objects of other nodes; name one object`);
+    case 'deviceEvent':
+      return authorizeDevice(nodeName, resource.namespace, resource.name, view, refuse);
+    case 'object':
+      return authorizeObject(nodeName, resource, operation, view, refuse);
+    default:
+      return assertNever(resource);
+  }
+}
+
+type Refuse = (kind: AuthorizationRefusal['kind'], reason: string) => Result<never, AuthorizationRefusal>;
+type ObjectResource = Extract<WireResource, { kind: 'object' }>;
+
+function authorizeObject(
+  nodeName: string,
+  resource: ObjectResource,
+  operation: string,
+  view: NodeAuthorizationView,
+  refuse: Refuse,
+): Result<AuthorizationGrant, AuthorizationRefusal> {
+  const { namespace, name, type } = resource;
+  switch (type) {
+    case 'node':
+    case 'nodestatus':
+    case 'nodepatch':
+      return name === nodeName ? ok('OwnNode') : refuse('OtherNode', `node "${nodeName}" may not act on node "${name}"`);
+    case 'lease':
+      if (namespace === NODE_LEASE_NAMESPACE && name === nodeName) return ok('OwnLease');
+      return refuse('OtherNode', `node "${nodeName}" may only renew lease ${NODE_LEASE_NAMESPACE}/${nodeName}`);
+    case 'pod':
+    case 'podstatus':
+    case 'podpatch':
+      return authorizePod(nodeName, namespace ?? '', name, view, refuse);
+    case 'device':
+      return authorizeDevice(nodeName, namespace ?? '', name, view, refuse);
+    case 'configmap':
+      if (operation !== 'query') return refuse('ReadOnly', 'an edge may read a ConfigMap, never write it');
+      if (view.configMapReferencedBy(nodeName, namespace ?? '', name)) return ok('ReferencedConfigMap');
+      return refuse('NotReferenced', `no pod bound to "${nodeName}" references ConfigMap ${namespace ?? ''}/${name}`);
+    case 'secret':
+      if (operation !== 'query') return refuse('ReadOnly', 'an edge may read a Secret, never write it');
+      if (view.secretReferencedBy(nodeName, namespace ?? '', name)) return ok('ReferencedSecret');
+      return refuse('NotReferenced', `no pod bound to "${nodeName}" references Secret ${namespace ?? ''}/${name}`);
+    default:
+      return refuse('ResourceTypeNotAllowed', `an edge may not send ${type} resources (only its node, lease, bound pods and devices, referenced ConfigMaps and Secrets)`);
+  }
+}
+
+function authorizePod(nodeName: string, namespace: string, name: string, view: NodeAuthorizationView, refuse: Refuse): Result<AuthorizationGrant, AuthorizationRefusal> {
+  const boundTo = view.podNode(namespace, name);
+  if (boundTo === nodeName) return ok('BoundPod');
+  const where = boundTo === undefined ? 'is not bound to any node the cloud knows' : 'is bound to another node';
+  return refuse('PodNotBound', `pod ${namespace}/${name} ${where}, not to "${nodeName}"`);
+}
+
+function authorizeDevice(nodeName: string, namespace: string, name: string, view: NodeAuthorizationView, refuse: Refuse): Result<AuthorizationGrant, AuthorizationRefusal> {
+  const boundTo = view.deviceNode(namespace, name);
+  if (boundTo === nodeName) return ok('BoundDevice');
+  const where = boundTo === undefined ? 'is not bound to any node the cloud knows' : 'is bound to another node';
+  return refuse('DeviceNotBound', `device ${namespace}/${name} ${where}, not to "${nodeName}"`);
+}
+
+/** When repeated refusals end a connection: the `violationsMax`-th refusal within `windowMs` closes it. */
+export interface ViolationLimits {
+  readonly violationsMax: number;
+  readonly windowMs: number;
+}
+
+/**
+ * Ten refusals a minute: a buggy edge that hits one stale object now and then keeps its stream,
+ * while one probing for other nodes' objects is cut off within seconds.
+ */
+export const VIOLATION_LIMITS_DEFAULT: ViolationLimits = { violationsMax: 10, windowMs: 60_000 };
+
+/** The monotonic times of the refusals still inside the window, oldest first; at most `violationsMax`. */
+export type ViolationWindow = { readonly atMs: readonly number[] };
+
+export const emptyViolationWindow: ViolationWindow = { atMs: [] };
+
+export type ViolationVerdict = { readonly action: 'continue' } | { readonly action: 'close'; readonly code: 4403; readonly reason: string };
+
+/**
+ * Records one refusal at monotonic time `nowMs` and says whether to close the connection: when
+ * this refusal makes `violationsMax` of them within the last `windowMs`. Pure: the host keeps the
+ * window per connection and passes its monotonic clock.
+ * @example
+ * const next = recordViolation(window, clock.monotonicMs(), VIOLATION_LIMITS_DEFAULT);
+ * window = next.window; if (next.verdict.action === 'close') socket.close(next.verdict.code, next.verdict.reason);
+ */
+export function recordViolation(window: ViolationWindow, nowMs: number, limits: ViolationLimits): { readonly window: ViolationWindow; readonly verdict: ViolationVerdict } {
+  invariant(Number.isSafeInteger(limits.violationsMax) && limits.violationsMax >= 1, 'violationsMax is a positive integer');
+  invariant(limits.windowMs > 0, 'the violation window has a length');
+  const recent = window.atMs.filter((atMs) => nowMs - atMs < limits.windowMs);
+  // Keep only what can still matter: the newest violationsMax entries.
+  const atMs = [...recent, nowMs].slice(-limits.violationsMax);
+  invariant(atMs.length <= limits.violationsMax, 'the window is bounded');
+  if (atMs.length < limits.violationsMax) return { window: { atMs }, verdict: { action: 'continue' } };
+  const reason = `${limits.violationsMax} authorization violations within ${Math.round(limits.windowMs / 1000)} s`;
+  return { window: { atMs }, verdict: { action: 'close', code: 4403, reason } };
+}
