@@ -185,6 +185,21 @@ describe('POST /edgehive/v1/join refuses', () => {
     const huge = await post(BOOTSTRAP_PATHS.join, JSON.stringify({ pad: 'x'.repeat(BOOTSTRAP_REQUEST_BYTES_MAX) }));
     expect(huge).toMatchObject({ status: 413, body: { error: { kind: 'RequestTooLarge' } } });
   });
+
+  it('a chunked body without a length that grows past the limit with 413', async () => {
+    const answer = await new Promise<{ status: number; kind: unknown }>((resolve, reject) => {
+      const outgoing = request(new URL(BOOTSTRAP_PATHS.join, cloud.bootstrap.url), { method: 'POST', ca: cloud.pki.caPem, agent: false, headers: { 'transfer-encoding': 'chunked' } }, (response) => {
+        const chunks: Buffer[] = [];
+        response.on('data', (chunk: Buffer) => chunks.push(chunk));
+        response.on('end', () => resolve({ status: response.statusCode ?? 0, kind: (JSON.parse(Buffer.concat(chunks).toString('utf8')) as Answer['body']).error?.kind }));
+      });
+      outgoing.on('error', reject);
+      // Written in pieces, so the server sees the size only while reading.
+      const piece = 'x'.repeat(16 * 1024);
+      for (let written = 0; written <= BOOTSTRAP_REQUEST_BYTES_MAX; written += piece.length) outgoing.write(piece);
+    });
+    expect(answer).toEqual({ status: 413, kind: 'RequestTooLarge' });
+  });
 });
 
 describe('renewNodeCertificate', () => {

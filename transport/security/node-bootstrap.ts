@@ -218,16 +218,29 @@ async function readJsonBody(request: IncomingMessage): Promise<Result<Record<str
   const tooLarge: BootstrapRefusal = { status: 413, kind: 'RequestTooLarge', message: `the body is larger than ${BOOTSTRAP_REQUEST_BYTES_MAX} bytes` };
   const declared = Number(request.headers['content-length'] ?? '0');
   if (declared > BOOTSTRAP_REQUEST_BYTES_MAX) return err(tooLarge);
-  const chunks: Buffer[] = [];
-  let bytes = 0;
-  for await (const chunk of request as AsyncIterable<Buffer>) {
-    bytes += chunk.length;
-    if (bytes > BOOTSTRAP_REQUEST_BYTES_MAX) return err(tooLarge);
-    chunks.push(chunk);
-  }
+  const body = await new Promise<Buffer | undefined>((resolve) => {
+    const chunks: Buffer[] = [];
+    let bytes = 0;
+    const onData = (chunk: Buffer): void => {
+      bytes += chunk.length;
+      if (bytes <= BOOTSTRAP_REQUEST_BYTES_MAX) {
+        chunks.push(chunk);
+        return;
+      }
+      // Stop reading without destroying the socket, so the 413 still reaches the client; the
+      // response's `connection: close` then ends the connection.
+      request.off('data', onData);
+      request.pause();
+      resolve(undefined);
+    };
+    request.on('data', onData);
+    request.once('end', () => resolve(Buffer.concat(chunks)));
+    request.once('error', () => resolve(undefined));
+  });
+  if (body === undefined) return err(tooLarge);
   let json: unknown;
   try {
-    json = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(Buffer.concat(chunks)));
+    json = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(body));
   } catch {
     return err({ status: 400, kind: 'RequestMalformed', message: 'the body is not UTF-8 JSON' });
   }

@@ -97,8 +97,10 @@ async function currentPair(paths: NodeCredentialPaths): Promise<Result<Pair, Cre
   const next = nextPaths(paths);
   const [key, cert, nextKey, nextCert] = await Promise.all([readPem(paths.keyPath), readPem(paths.certPath), readPem(next.key), readPem(next.cert)]);
   if (key !== undefined && cert !== undefined && belongTogether(cert, key)) return ok({ certPem: cert, keyPem: key });
-  // A crash between the two renames leaves the new key in place and the new certificate beside it;
-  // a crash before them leaves the whole new pair beside the old, or alone on a first join.
+  // Only reached when the pair in place does not match. A crash between the two renames leaves the
+  // new key in place and the new certificate beside it; a crash before them on a first join leaves
+  // the new pair alone beside nothing. (A crash before them on a rotation leaves the old pair, which
+  // matches and was used above; the next rotation overwrites the leftovers.)
   try {
     if (nextKey !== undefined && nextCert !== undefined && belongTogether(nextCert, nextKey)) {
       await rename(next.key, paths.keyPath);

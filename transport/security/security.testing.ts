@@ -25,13 +25,21 @@ export class Arrivals<T> {
   readonly all: T[] = [];
   #taken = 0;
   #waiters: Array<(value: T) => void> = [];
+  #watchers: Array<{ count: number; resolve: () => void }> = [];
   push(value: T): void {
     this.all.push(value);
+    for (const watcher of this.#watchers.filter((candidate) => this.all.length >= candidate.count)) watcher.resolve();
+    this.#watchers = this.#watchers.filter((candidate) => this.all.length < candidate.count);
     const waiter = this.#waiters.shift();
     if (waiter !== undefined) {
       this.#taken += 1;
       waiter(value);
     }
+  }
+  /** Resolves once `count` values have arrived in all, without taking any of them. */
+  whenCount(count: number): Promise<void> {
+    if (this.all.length >= count) return Promise.resolve();
+    return new Promise((resolve) => this.#watchers.push({ count, resolve }));
   }
   next(): Promise<T> {
     const ready = this.all[this.#taken];
