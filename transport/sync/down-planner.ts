@@ -1,0 +1,279 @@
+// The cloud's side of desired state as a pure state machine, level-based: what to send is computed
+// from the node's desired set and what the edge acknowledged (`acked`), never kept in a queue, so
+// any number of revisions made while the edge is away coalesce into at most one frame per object.
+import { invariant } from '../../kernel/index.js';
+import { LayeredMap } from './layered-map.js';
+import { transition, type ArmTimer, type CancelTimer, type Resume, type SendFrame, type Transition } from './sync.decisions.js';
+import { jsonFrameBytes, objectsPerNodeMax, type FlowLimits } from './sync.limits.js';
+import { compareResourceVersions, type DesiredFrame, type DownFrame, type ObjectKey, type ResourceVersion, type SyncMode, type TombstoneFrame, type Uid } from './sync.messages.js';
+import type { JsonValue } from '../../kernel/index.js';
+
+/** One object of the node's desired set, as the projections compute it. */
+export interface DesiredObject {
+  readonly uid: Uid;
+  readonly key: ObjectKey;
+  readonly resourceVersion: ResourceVersion;
+  /** Hash of the desired content (the object minus status, managedFields and resourceVersion). */
+  readonly contentHash: string;
+  readonly content: JsonValue;
+}
+
+/** The node's desired set as of the cluster's `resourceVersion` (≥ every object's; tombstones carry it). */
+export interface DesiredSet {
+  readonly objects: ReadonlyMap<Uid, DesiredObject>;
+  readonly resourceVersion: ResourceVersion;
+}
+
+/**
+ * What the cloud records per object sent to the node (KubeEdge's ObjectSync, kept in NodeSync).
+ * `null` revision and hash: sent, not acknowledged yet. Recorded durably before the first send of an
+ * object, so an object the edge may hold is never forgotten and gets its tombstone when it goes.
+ */
+export interface AckedEntry {
+  readonly key: ObjectKey;
+  readonly resourceVersion: ResourceVersion | null;
+  readonly contentHash: string | null;
+}
+
+/** A change to the durable `acked` record: `entry: null` removes the uid. */
+export interface AckedChange {
+  readonly uid: Uid;
+  readonly entry: AckedEntry | null;
+}
+
+/** A frame in flight, without its content: the planner holds no message bodies. */
+export interface InFlightFrame {
+  readonly seq: number;
+  readonly kind: DownFrame['kind'];
+  readonly uid: Uid;
+  readonly key: ObjectKey;
+  readonly resourceVersion: ResourceVersion;
+  readonly contentHash: string | null;
+  readonly bytes: number;
+}
+
+export interface DownLink {
+  readonly nextSeq: number;
+  /** Unacked frames in seq order; bounded by FlowLimits. */
+  readonly inFlight: readonly InFlightFrame[];
+  readonly inFlightBytes: number;
+  /** The synced marker went out on this connection. */
+  readonly syncedSent: boolean;
+}
+
+export interface DownPlannerState {
+  readonly desired: DesiredSet;
+  readonly acked: LayeredMap<Uid, AckedEntry>;
+  /** Revisions too large for one frame, skipped with a warning until their hash changes. */
+  readonly skipped: LayeredMap<Uid, string>;
+  readonly link: DownLink | null;
+}
+
+export interface DownPlannerOptions {
+  readonly limits: FlowLimits;
+  /** Bytes of a down frame on the wire; the default measures its JSON. */
+  readonly frameBytes?: (frame: DownFrame) => number;
+}
+
+export type DownPlannerDecision =
+  /** Durably record these uids as sent (null revision) BEFORE the sends that follow. */
+  | { readonly type: 'recordIntent'; readonly entries: readonly AckedChange[] }
+  /** Durably apply these changes to `acked`; sends may go on meanwhile. */
+  | { readonly type: 'recordAcked'; readonly changes: readonly AckedChange[] }
+  /** Full resync: durably turn every `acked` entry into an intent (revision and hash forgotten) BEFORE the sends that follow. */
+  | { readonly type: 'forgetAckedRevisions' }
+  | SendFrame<DownFrame>
+  /** The object does not fit in a frame: not sent; the host records a Warning Event on it (never a close). */
+  | { readonly type: 'skipOversized'; readonly uid: Uid; readonly key: ObjectKey; readonly bytes: number; readonly frameBytesMax: number }
+  | ArmTimer<'downAckTimeout'>
+  | CancelTimer<'downAckTimeout'>
+  | Resume;
+
+type Step = Transition<DownPlannerState, DownPlannerDecision>;
+
+/** The planner for one node after a cloud start, from its durable `acked` record and its desired set. */
+export function startDownPlanner(durable: { readonly acked: Iterable<readonly [Uid, AckedEntry]>; readonly desired: DesiredSet }): DownPlannerState {
+  assertDesiredSet(durable.desired);
+  const acked = LayeredMap.of(durable.acked);
+  invariant(acked.size <= objectsPerNodeMax, 'acked records bounded per node');
+  return { desired: durable.desired, acked, skipped: LayeredMap.empty(), link: null };
+}
+
+/** The projections computed a new desired set for the node (any number of changes at once). */
+export function downDesiredChanged(state: DownPlannerState, desired: DesiredSet, options: DownPlannerOptions): Step {
+  assertDesiredSet(desired);
+  return plan({ ...state, desired }, options);
+}
+
+/**
+ * The handshake succeeded; seqs restart at 1. A full resync drops what the acked records say the
+ * edge holds (every object is sent again) but keeps which uids it may hold, so each one still gets
+ * its tombstone if it is not desired: a stale or interrupted resync can never make the cloud forget
+ * an object the edge still has.
+ */
+export function downLinkUp(state: DownPlannerState, mode: SyncMode, options: DownPlannerOptions): Step {
+  const link: DownLink = { nextSeq: 1, inFlight: [], inFlightBytes: 0, syncedSent: false };
+  if (mode === 'resume') return plan({ ...state, link }, options);
+  const acked = LayeredMap.of([...state.acked].map(([uid, entry]) => [uid, { key: entry.key, resourceVersion: null, contentHash: null }] as const));
+  const step = plan({ ...state, acked, link }, options);
+  return transition(step.state, [{ type: 'forgetAckedRevisions' }, ...step.decisions]);
+}
+
+/** The connection closed: in-flight frames are forgotten; what they carried is still pending. */
+export function downLinkDown(state: DownPlannerState): Step {
+  if (state.link === null) return transition(state);
+  return transition({ ...state, link: null }, [{ type: 'cancelTimer', timer: 'downAckTimeout' }]);
+}
+
+/** A cumulative ack from the edge: the frames it covers become `acked` (durably, via recordAcked). */
+export function downAckReceived(state: DownPlannerState, upTo: number, options: DownPlannerOptions): Step {
+  const link = state.link;
+  if (link === null) return transition(state);
+  if (upTo >= link.nextSeq) return transition(state, [{ type: 'resume', reason: `down ack ${upTo} is beyond the last frame sent (${link.nextSeq - 1})` }]);
+  const first = link.inFlight[0];
+  if (first === undefined || upTo < first.seq) return transition(state);
+  const covered = link.inFlight.filter((f) => f.seq <= upTo);
+  const remaining = link.inFlight.slice(covered.length);
+  let acked = state.acked;
+  const changes = new Map<Uid, AckedEntry | null>();
+  for (const frame of covered) {
+    const entry = ackedAfter(frame, remaining);
+    if (entry === undefined) continue;
+    acked = entry === null ? acked.delete(frame.uid) : acked.set(frame.uid, entry);
+    changes.set(frame.uid, entry);
+  }
+  const inFlightBytes = remaining.reduce((sum, f) => sum + f.bytes, 0);
+  const next = { ...state, acked, link: { ...link, inFlight: remaining, inFlightBytes } };
+  const record: DownPlannerDecision[] = changes.size > 0 ? [{ type: 'recordAcked', changes: [...changes].map(([uid, entry]) => ({ uid, entry })) }] : [];
+  // Progress restarts the ack timeout while frames remain in flight.
+  const timer: DownPlannerDecision = remaining.length > 0 ? { type: 'armTimer', timer: 'downAckTimeout', afterMs: options.limits.ackTimeoutMs } : { type: 'cancelTimer', timer: 'downAckTimeout' };
+  const step = plan(next, options);
+  return transition(step.state, [...record, timer, ...step.decisions]);
+}
+
+/** No ack progress for ackTimeoutMs while frames were unacked: a frame or an ack was lost. */
+export function downAckTimeoutFired(state: DownPlannerState): Step {
+  const link = state.link;
+  if (link === null || link.inFlight.length === 0) return transition(state);
+  return transition(state, [{ type: 'resume', reason: `no ack for down frames ${link.inFlight[0]?.seq ?? 0}…${link.nextSeq - 1} within the ack timeout` }]);
+}
+
+/** A frame of the pending set, before it gets the connection's next seq. */
+export type PendingFrame = Omit<DesiredFrame, 'seq'> | Omit<TombstoneFrame, 'seq'>;
+
+/** What the edge will hold of `uid` once everything in flight is applied, as far as the cloud knows. */
+type Expected = { readonly present: false } | { readonly present: true; readonly key: ObjectKey; readonly contentHash: string | null };
+
+/**
+ * The pending set: desired objects whose content differs from what the edge will hold, then
+ * tombstones for objects the edge may hold that are no longer desired. Pure, for the host's
+ * `status` (unacked counts) as much as for planning.
+ */
+export function pendingFrames(state: DownPlannerState): readonly PendingFrame[] {
+  const latest = new Map<Uid, InFlightFrame>();
+  for (const frame of state.link?.inFlight ?? []) if (frame.kind !== 'synced') latest.set(frame.uid, frame);
+  const expected = (uid: Uid): Expected => {
+    const frame = latest.get(uid);
+    if (frame !== undefined) return frame.kind === 'tombstone' ? { present: false } : { present: true, key: frame.key, contentHash: frame.contentHash };
+    const entry = state.acked.get(uid);
+    return entry === undefined ? { present: false } : { present: true, key: entry.key, contentHash: entry.contentHash };
+  };
+  const pending: PendingFrame[] = [];
+  for (const object of state.desired.objects.values()) {
+    const held = expected(object.uid);
+    if (held.present && held.contentHash === object.contentHash) continue;
+    if (state.skipped.get(object.uid) === object.contentHash) continue;
+    pending.push({ kind: 'desired', uid: object.uid, key: object.key, resourceVersion: object.resourceVersion, contentHash: object.contentHash, content: object.content });
+  }
+  const mayHold = new Set<Uid>([...state.acked.keys(), ...latest.keys()]);
+  for (const uid of mayHold) {
+    if (state.desired.objects.has(uid)) continue;
+    const held = expected(uid);
+    if (held.present) pending.push({ kind: 'tombstone', uid, key: held.key, resourceVersion: state.desired.resourceVersion });
+  }
+  return pending;
+}
+
+/** Sends from the pending set while the flow limits allow, then the synced marker once nothing is pending. */
+function plan(state: DownPlannerState, options: DownPlannerOptions): Step {
+  const start = state.link;
+  if (start === null) return transition(state);
+  const measure = options.frameBytes ?? jsonFrameBytes;
+  const { limits } = options;
+  let link = start;
+  let { acked, skipped } = state;
+  const intents: AckedChange[] = [];
+  const sends: DownPlannerDecision[] = [];
+  const warnings: DownPlannerDecision[] = [];
+  let blocked = false;
+  for (const pending of pendingFrames(state)) {
+    const frame: DesiredFrame | TombstoneFrame = { ...pending, seq: link.nextSeq };
+    const bytes = measure(frame);
+    if (frame.kind === 'desired' && bytes > limits.frameBytesMax) {
+      warnings.push({ type: 'skipOversized', uid: frame.uid, key: frame.key, bytes, frameBytesMax: limits.frameBytesMax });
+      skipped = skipped.set(frame.uid, frame.contentHash);
+      continue;
+    }
+    if (!fits(link, bytes, limits)) {
+      blocked = true;
+      break;
+    }
+    if (frame.kind === 'desired' && !acked.has(frame.uid)) {
+      const entry = { key: frame.key, resourceVersion: null, contentHash: null };
+      acked = acked.set(frame.uid, entry);
+      intents.push({ uid: frame.uid, entry });
+    }
+    link = sent(link, frame, bytes);
+    sends.push({ type: 'send', frame });
+  }
+  if (!blocked && !link.syncedSent) {
+    const marker: DownFrame = { kind: 'synced', seq: link.nextSeq };
+    const bytes = measure(marker);
+    if (fits(link, bytes, limits)) {
+      link = { ...sent(link, marker, bytes), syncedSent: true };
+      sends.push({ type: 'send', frame: marker });
+    }
+  }
+  invariant(acked.size <= objectsPerNodeMax, 'acked records bounded per node');
+  const decisions: DownPlannerDecision[] = [...warnings];
+  if (intents.length > 0) decisions.push({ type: 'recordIntent', entries: intents });
+  decisions.push(...sends);
+  if (start.inFlight.length === 0 && link.inFlight.length > 0) decisions.push({ type: 'armTimer', timer: 'downAckTimeout', afterMs: limits.ackTimeoutMs });
+  return transition({ ...state, acked, skipped: pruneSkipped(skipped, state.desired), link }, decisions);
+}
+
+/** What `acked` holds for a frame's uid once the edge acknowledged it (undefined: unchanged). */
+function ackedAfter(frame: InFlightFrame, remaining: readonly InFlightFrame[]): AckedEntry | null | undefined {
+  if (frame.kind === 'synced') return undefined;
+  if (frame.kind === 'desired') return { key: frame.key, resourceVersion: frame.resourceVersion, contentHash: frame.contentHash };
+  // A later revision of the same uid is still in flight: the edge may hold it again, so keep an intent.
+  const again = remaining.some((f) => f.uid === frame.uid && f.kind === 'desired');
+  return again ? { key: frame.key, resourceVersion: null, contentHash: null } : null;
+}
+
+/** Within the unacked bounds; a lone frame may exceed the byte bound so that nothing deadlocks. */
+const fits = (link: DownLink, bytes: number, limits: FlowLimits): boolean =>
+  link.inFlight.length < limits.unackedFramesMax && (link.inFlight.length === 0 || link.inFlightBytes + bytes <= limits.unackedBytesMax);
+
+function sent(link: DownLink, frame: DownFrame, bytes: number): DownLink {
+  const flight: InFlightFrame =
+    frame.kind === 'synced'
+      ? { seq: frame.seq, kind: 'synced', uid: '', key: '', resourceVersion: '0', contentHash: null, bytes }
+      : { seq: frame.seq, kind: frame.kind, uid: frame.uid, key: frame.key, resourceVersion: frame.resourceVersion, contentHash: frame.kind === 'desired' ? frame.contentHash : null, bytes };
+  return { ...link, nextSeq: link.nextSeq + 1, inFlight: [...link.inFlight, flight], inFlightBytes: link.inFlightBytes + bytes };
+}
+
+/** Skip records of objects no longer desired are dropped, so the map stays bounded by the desired set. */
+function pruneSkipped(skipped: LayeredMap<Uid, string>, desired: DesiredSet): LayeredMap<Uid, string> {
+  let pruned = skipped;
+  for (const uid of skipped.keys()) if (!desired.objects.has(uid)) pruned = pruned.delete(uid);
+  return pruned;
+}
+
+function assertDesiredSet(desired: DesiredSet): void {
+  invariant(desired.objects.size <= objectsPerNodeMax, 'a node desires at most objectsPerNodeMax objects');
+  for (const [uid, object] of desired.objects) {
+    invariant(uid === object.uid, 'desired objects are keyed by their uid');
+    invariant(compareResourceVersions(object.resourceVersion, desired.resourceVersion) <= 0, 'the desired set is at least as new as each object in it');
+  }
+}
