@@ -74,12 +74,14 @@ export class SimulatedDisk<S> {
     return handle;
   }
 
-  /** Power loss or process crash: writes not yet fsynced are gone. */
-  crash(): void {
+  /** Power loss or process crash: writes not yet fsynced are gone. Returns how many. */
+  crash(): number {
+    const lost = this.#pending.length;
     this.#generation += 1;
     this.#pending = [];
     this.#visible = this.#durable;
     this.#lastFsyncAt = this.time.now;
+    return lost;
   }
 
   /** The file is replaced (a re-provisioned edge, a restored API server): a new durable state. */

@@ -16,9 +16,13 @@ export interface ConnectionEnds<U, D> {
   readonly edge: { readonly frame: (frame: D) => void; readonly closed: (reason: string) => void };
 }
 
+/** A fault planned for a frame not sent yet: most frames spend too little time in flight to be hit there. */
+export type PlannedFault = { readonly fault: 'drop' | 'duplicate' | 'reorder' } | { readonly fault: 'delay'; readonly ms: number };
+
 class Channel<F> {
   readonly queue: InFlight<F>[] = [];
   #pump: { cancel(): void } | undefined;
+  #planned: { countdown: number; readonly fault: PlannedFault }[] = [];
 
   constructor(
     private readonly time: SimulatedTime,
@@ -26,10 +30,28 @@ class Channel<F> {
   ) {}
 
   send(frame: F, latencyMs: number): void {
+    const faults = this.#due();
+    if (faults.some((f) => f.fault === 'drop')) return;
+    const extraMs = faults.reduce((sum, f) => sum + (f.fault === 'delay' ? f.ms : 0), 0);
     const last = this.queue[this.queue.length - 1];
     // FIFO by default: a frame never overtakes the one sent before it unless a fault says so.
-    this.queue.push({ frame, deliverAt: Math.max(this.time.now + latencyMs, last?.deliverAt ?? 0) });
+    const inFlight = { frame, deliverAt: Math.max(this.time.now + latencyMs + extraMs, last?.deliverAt ?? 0) };
+    if (faults.some((f) => f.fault === 'reorder') && last !== undefined) this.queue.splice(this.queue.length - 1, 0, { frame, deliverAt: last.deliverAt });
+    else this.queue.push(inFlight);
+    if (faults.some((f) => f.fault === 'duplicate')) this.queue.push({ ...inFlight });
     this.reschedule();
+  }
+
+  /** The `nth` frame sent from now on (1 = the next) suffers `fault`. */
+  plan(nth: number, fault: PlannedFault): void {
+    this.#planned.push({ countdown: nth, fault });
+  }
+
+  #due(): PlannedFault[] {
+    for (const planned of this.#planned) planned.countdown -= 1;
+    const due = this.#planned.filter((p) => p.countdown <= 0).map((p) => p.fault);
+    this.#planned = this.#planned.filter((p) => p.countdown > 0);
+    return due;
   }
 
   clear(): void {
@@ -131,6 +153,11 @@ export class SimulatedConnection<U, D> {
     const [moved] = channel.queue.splice(index % channel.queue.length, 1);
     channel.queue.unshift({ frame: moved!.frame, deliverAt: channel.queue[0]!.deliverAt });
     channel.reschedule();
+  }
+
+  /** The `nth` frame sent from now on in `direction` suffers `fault`. */
+  plan(direction: Direction, nth: number, fault: PlannedFault): void {
+    this.#channel(direction).plan(nth, fault);
   }
 
   /** Everything in flight in `direction` arrives `ms` later. */

@@ -112,6 +112,7 @@ export class CloudHost {
       // A stale hello (from a connection of a crashed edge, delivered late) is refused rightly; a
       // refusal that persists leaves the node unlinked, which the final check reports.
       this.world.refusals.push(agreed.error.reason);
+      if (agreed.error.kind === 'JournalRetired') this.world.stats.staleHellosRefused += 1;
       return connection.close(agreed.error.reason, 'toEdge');
     }
     // The new link takes over from the old one, which is closed.
@@ -208,6 +209,7 @@ export class CloudHost {
         this.#timers.get(`${node}/${decision.timer}`)?.cancel();
         return false;
       case 'resume':
+        this.world.resumed(decision.reason);
         if (connection !== null) connection.close(decision.reason, 'toEdge');
         return false;
     }
@@ -260,6 +262,7 @@ export class CloudHost {
         this.#timers.get(`${node}/${decision.timer}`)?.cancel();
         return false;
       case 'resume':
+        this.world.resumed(decision.reason);
         if (connection !== null) connection.close(decision.reason, 'toEdge');
         return false;
     }

@@ -68,14 +68,16 @@ export class SimulatedCluster {
   /**
    * The API server's data is replaced. `sameUids`: restored from a backup, the same objects with
    * resourceVersions lower than before; otherwise every object is created anew under a new uid.
+   * Objects whose position is a bit of `lostMask` did not make it into the new data.
    */
-  reset(sameUids: boolean): void {
+  reset(sameUids: boolean, lostMask: number): void {
     this.serial += 1;
     this.clusterId = `cluster-${this.serial}`;
     const before = [...this.objects.values()];
     this.objects.clear();
     this.#rv = 10;
-    for (const o of before) {
+    for (const [i, o] of before.entries()) {
+      if ((lostMask >> i) & 1) continue;
       this.#rv += 1;
       const uid = sameUids ? o.uid : this.#mintUid();
       this.objects.set(uid, { ...o, uid, rv: this.#rv });

@@ -99,6 +99,7 @@ export class EdgeHost {
     const planned = planOutboxCompaction(this.sender);
     if (planned === undefined) return;
     this.sender = planned.state;
+    this.world.stats.compactions += 1;
     const through = planned.through;
     this.#disk.write(this.life, (j) => ({ ...j, floor: Math.max(j.floor, through), outbox: j.outbox.filter((e) => e.seq > through) }), () => {});
   }
@@ -150,7 +151,7 @@ export class EdgeHost {
         if (frame.kind === 'desired' && !this.world.cluster.everDesired.get(this.node)?.has(frame.uid)) {
           this.world.violation(`${this.node} received ${frame.uid} (${frame.key}), never in its desired set`);
         }
-        return this.#down((s) => downFrameReceived(s, frame, this.world.config.ack), frame.seq);
+        return this.#down((s) => downFrameReceived(s, frame, this.world.config.ack), frame.seq, frame.kind);
     }
   }
 
@@ -162,6 +163,8 @@ export class EdgeHost {
       return connection.close(agreed.error.reason, 'toCloud');
     }
     this.phase = 'linked';
+    if (agreed.value.mode === 'full') this.world.stats.fullResyncs += 1;
+    else this.world.stats.resumedLinks += 1;
     this.#backoffMs = backoffMsMin;
     this.#cancel('hello');
     this.#ackRelies = new Map();
@@ -210,11 +213,12 @@ export class EdgeHost {
       case 'cancelTimer':
         return this.#cancel(decision.timer);
       case 'resume':
+        this.world.resumed(decision.reason);
         return this.connection?.close(decision.reason, 'toCloud');
     }
   }
 
-  #down(step: (state: DownReceiverState) => Transition<DownReceiverState, DownReceiverDecision>, frameSeq?: number): void {
+  #down(step: (state: DownReceiverState) => Transition<DownReceiverState, DownReceiverDecision>, frameSeq?: number, kind?: string): void {
     const before = this.receiver.link?.accepted;
     const { state, decisions } = step(this.receiver);
     this.receiver = state;
@@ -222,6 +226,8 @@ export class EdgeHost {
     // A frame's ack relies on its own commit, or on the newest commit before it when it needed none.
     const commits = decisions.some((d) => d.type === 'commit');
     if (accepted && !commits) this.#ackRelies.set(frameSeq, this.#lastDownWrite);
+    if (accepted && !commits && kind === 'desired') this.world.stats.duplicateRevisionsIgnored += 1;
+    for (const d of decisions) if (d.type === 'commit' && d.clusterId !== null) this.world.stats.objectsRemovedAtSynced += d.changes.length;
     for (const decision of decisions) this.#executeDown(decision);
     if (accepted && commits) this.#ackRelies.set(frameSeq, this.#lastDownWrite);
   }
@@ -251,6 +257,7 @@ export class EdgeHost {
       case 'cancelTimer':
         return this.#cancel(decision.timer);
       case 'resume':
+        this.world.resumed(decision.reason);
         return this.connection?.close(decision.reason, 'toCloud');
     }
   }

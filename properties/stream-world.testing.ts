@@ -4,7 +4,7 @@
 import fc from 'fast-check';
 import { assertLimits, type AckPolicy, type CloudToEdgeFrame, type DesiredChange, type EdgeToCloudFrame, type FlowLimits } from '../transport/sync/index.js';
 import { SimulatedDisk, type Synchronous } from './simulated-disk.testing.js';
-import { SimulatedNetwork, type Direction, type SimulatedConnection } from './simulated-network.testing.js';
+import { SimulatedNetwork, type Direction, type PlannedFault, type SimulatedConnection } from './simulated-network.testing.js';
 import { SimulatedTime, type Incarnation } from './simulated-time.testing.js';
 import { emptyCloudStore, CloudHost, type CloudStoreState } from './stream-cloud-host.testing.js';
 import { SimulatedCluster, type DesireOp } from './stream-cluster.testing.js';
@@ -31,9 +31,11 @@ export type WorldStep =
   | { readonly t: 'desire'; readonly node: number; readonly name: number; readonly op: DesireOp }
   | { readonly t: 'drop' | 'duplicate' | 'reorder'; readonly node: number; readonly direction: Direction; readonly index: number }
   | { readonly t: 'delay'; readonly node: number; readonly direction: Direction; readonly ms: number }
+  /** The `nth` frame the node's current connection sends from now on in `direction` suffers `fault`. */
+  | { readonly t: 'fault'; readonly node: number; readonly direction: Direction; readonly nth: number; readonly fault: PlannedFault }
   | { readonly t: 'disconnect' | 'crashEdge' | 'compact' | 'resetJournal'; readonly node: number }
   | { readonly t: 'crashCloud' }
-  | { readonly t: 'resetCluster'; readonly sameUids: boolean };
+  | { readonly t: 'resetCluster'; readonly sameUids: boolean; readonly lostMask: number };
 
 export class StreamWorld {
   readonly time = new SimulatedTime();
@@ -47,6 +49,19 @@ export class StreamWorld {
   readonly violations: string[] = [];
   /** Handshakes refused (stale hellos are refused rightly); kept for diagnostics. */
   readonly refusals: string[] = [];
+  /** How often the interesting paths ran: the coverage spec shows the schedules reach them all. */
+  readonly stats = {
+    fullResyncs: 0,
+    resumedLinks: 0,
+    gapResumes: 0,
+    ackTimeoutResumes: 0,
+    compactions: 0,
+    writesLostInCrashes: 0,
+    windowsFull: 0,
+    duplicateRevisionsIgnored: 0,
+    objectsRemovedAtSynced: 0,
+    staleHellosRefused: 0,
+  };
   #edgeDisks = new Map<string, SimulatedDisk<EdgeJournalState>>();
   #open = new Set<StreamConnection>();
   #journals = 0;
@@ -118,6 +133,8 @@ export class StreamWorld {
         return connection?.[step.t](step.direction, step.index);
       case 'delay':
         return connection?.delay(step.direction, step.ms);
+      case 'fault':
+        return connection?.plan(step.direction, step.nth, step.fault);
       case 'disconnect':
         return connection?.close('network cut');
       case 'compact':
@@ -132,8 +149,14 @@ export class StreamWorld {
       case 'resetCluster':
         this.#crashCloud();
         this.cloudDisk.replace(emptyCloudStore());
-        return this.cluster.reset(step.sameUids);
+        return this.cluster.reset(step.sameUids, step.lostMask);
     }
+  }
+
+  /** Counts why a connection was resumed. */
+  resumed(reason: string): void {
+    if (reason.includes('gap')) this.stats.gapResumes += 1;
+    if (reason.includes('ack timeout')) this.stats.ackTimeoutResumes += 1;
   }
 
   /** Faults stop; runs until nothing is left to do. False if it never got there (a livelock). */
@@ -149,6 +172,7 @@ export class StreamWorld {
   checkWindow(node: string, frames: number, bytes: number): void {
     const { unackedFramesMax, unackedBytesMax } = this.config.flow;
     if (frames > unackedFramesMax || (frames > 1 && bytes > unackedBytesMax)) this.violation(`${node}: ${frames} frames / ${bytes} bytes in flight`);
+    if (frames === unackedFramesMax) this.stats.windowsFull += 1;
   }
 
   /** A down commit became durable at the edge: revisions per uid must strictly increase (invariant 3). */
@@ -238,7 +262,7 @@ export class StreamWorld {
     const edge = this.edges.get(node);
     if (edge === null || edge === undefined) return;
     edge.crash();
-    this.edgeDisk(node).crash();
+    this.stats.writesLostInCrashes += this.edgeDisk(node).crash();
     this.edges.set(node, null);
     this.time.schedule(this.config.restartMs, null, () => this.edges.set(node, new EdgeHost(this, node)));
   }
@@ -247,7 +271,7 @@ export class StreamWorld {
     if (this.cloud === null) return;
     this.cloud.crash();
     this.cloud = null;
-    this.cloudDisk.crash();
+    this.stats.writesLostInCrashes += this.cloudDisk.crash();
     for (const connection of [...this.#open]) connection.close('cloud crashed', 'toEdge');
     this.time.schedule(this.config.restartMs, null, () => (this.cloud = new CloudHost(this)));
   }
@@ -308,6 +332,16 @@ export const worldStepArbitrary = (weights: StepWeights): fc.Arbitrary<WorldStep
       { weight: weights.faults, arbitrary: fc.record({ t: fc.constantFrom('drop' as const, 'duplicate' as const, 'reorder' as const), node, direction, index: fc.nat(7) }) },
       { weight: weights.faults, arbitrary: fc.record({ t: fc.constant('delay' as const), node, direction, ms: fc.integer({ min: 1, max: 1500 }) }) },
       { weight: weights.faults, arbitrary: fc.record({ t: fc.constant('disconnect' as const), node }) },
+      {
+        weight: 3 * weights.faults,
+        arbitrary: fc.record({
+          t: fc.constant('fault' as const),
+          node,
+          direction,
+          nth: fc.integer({ min: 1, max: 8 }),
+          fault: fc.oneof(fc.constantFrom<PlannedFault>({ fault: 'drop' }, { fault: 'duplicate' }, { fault: 'reorder' }), fc.record({ fault: fc.constant('delay' as const), ms: fc.integer({ min: 1, max: 1500 }) })),
+        }),
+      },
     );
   }
   if (weights.crashes > 0) {
@@ -319,7 +353,7 @@ export const worldStepArbitrary = (weights: StepWeights): fc.Arbitrary<WorldStep
   if (weights.resets > 0) {
     options.push(
       { weight: weights.resets, arbitrary: fc.record({ t: fc.constant('resetJournal' as const), node }) },
-      { weight: weights.resets, arbitrary: fc.record({ t: fc.constant('resetCluster' as const), sameUids: fc.boolean() }) },
+      { weight: weights.resets, arbitrary: fc.record({ t: fc.constant('resetCluster' as const), sameUids: fc.boolean(), lostMask: fc.nat(255) }) },
     );
   }
   return fc.oneof(...options);
