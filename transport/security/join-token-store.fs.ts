@@ -4,7 +4,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Result, err, isJsonObject, ok } from '../../kernel/index.js';
-import { SECRET_FILE_MODE, writeFileAtomic } from '../../k8s/tls/atomic-file.fs.js';
+import { SECRET_FILE_MODE, writeFileAtomic } from '../../k8s/index.js';
 import { JOIN_TOKEN_ID_CHARS, JOIN_TOKENS_MAX, type JoinTokenRecord, type JoinTokenStore, type JoinTokenStoreError } from './join-token.js';
 
 /** The file's name inside the data dir. */

@@ -4,7 +4,7 @@ import { X509Certificate } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Result, err, ok } from '../../kernel/index.js';
-import { PKI_FILE_NAMES, ensureClusterPki } from '../../k8s/tls/cluster-pki.js';
+import { PKI_FILE_NAMES, ensureClusterPki } from '../../k8s/index.js';
 import { type CreatedJoinToken, type JoinTokenCreateError, joinTokenAuthority } from './join-token.js';
 import { fileJoinTokenStore, joinTokensPath } from './join-token-store.fs.js';
 

@@ -4,7 +4,7 @@
 import { KeyObject, createHash, timingSafeEqual, webcrypto, X509Certificate } from 'node:crypto';
 import { request as httpsRequest, type RequestOptions } from 'node:https';
 import { type Result, err, invariant, isJsonObject, ok } from '../../kernel/index.js';
-import { x509 } from '../../k8s/tls/x509.setup.js';
+import { x509 } from '../../k8s/index.js';
 import { parseJoinToken } from './join-token.js';
 import { BOOTSTRAP_PATHS, BOOTSTRAP_REQUEST_TIMEOUT_MS, type NodeCertificateResponse } from './node-bootstrap.js';
 import { NODE_ORGANIZATION, isNodeName, nodeCommonName } from './node-certificate.signer.js';

@@ -4,8 +4,8 @@
 import { createPrivateKey, createPublicKey, type webcrypto } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { type Clock, type Result, err, invariant, ok, systemClock } from '../../kernel/index.js';
-import { NOT_BEFORE_BACKDATE_MS, importSigningKey } from '../../k8s/tls/certificate.issue.js';
-import { x509 } from '../../k8s/tls/x509.setup.js';
+import { NOT_BEFORE_BACKDATE_MS, importSigningKey } from '../../k8s/index.js';
+import { x509 } from '../../k8s/index.js';
 import { isObjectName } from '../frames/resource.js';
 
 const DAY_MS = 24 * 60 * 60 * 1000;

@@ -6,8 +6,8 @@ import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { mkdir, readFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Result, err, ok } from '../../kernel/index.js';
-import { PUBLIC_FILE_MODE, SECRET_FILE_MODE, writeFileAtomic } from '../../k8s/tls/atomic-file.fs.js';
-import { x509 } from '../../k8s/tls/x509.setup.js';
+import { PUBLIC_FILE_MODE, SECRET_FILE_MODE, writeFileAtomic } from '../../k8s/index.js';
+import { x509 } from '../../k8s/index.js';
 import { NODE_COMMON_NAME_PREFIX, rotationWindow } from './node-certificate.signer.js';
 
 /** The folder inside an edge's data dir; distinct from the cloud's `pki/`, which may share a data dir in `edgehive up`. */

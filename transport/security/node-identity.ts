@@ -2,7 +2,7 @@
 // stream server and certificate renewal ask this one function, so they cannot disagree on identity.
 import type { TLSSocket } from 'node:tls';
 import { type Result, err, ok } from '../../kernel/index.js';
-import { x509 } from '../../k8s/tls/x509.setup.js';
+import { x509 } from '../../k8s/index.js';
 import { NODE_COMMON_NAME_PREFIX, NODE_ORGANIZATION, isNodeName } from './node-certificate.signer.js';
 
 /** Why a peer has no node identity. `message` is meant for the peer and for the log. */

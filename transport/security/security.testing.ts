@@ -6,7 +6,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { WebSocket } from 'ws';
-import { type ClusterPki, ensureClusterPki } from '../../k8s/tls/cluster-pki.js';
+import { type ClusterPki, ensureClusterPki } from '../../k8s/index.js';
 import { type JoinTokenAuthority, joinTokenAuthority } from './join-token.js';
 import { fileJoinTokenStore, joinTokensPath } from './join-token-store.fs.js';
 import { type BootstrapAuditEntry, type BootstrapServer, createNodeBootstrapHandler, startNodeBootstrapServer } from './node-bootstrap.js';
