@@ -149,10 +149,11 @@ const replaced = (tree: Tree, path: Path, value: unknown): string =>
 
 const common = ['header', 'route', 'content', 'header.msg_id', 'header.timestamp', 'route.source', 'route.group', 'route.operation', 'route.resource'];
 const requiredByKind: { readonly [K in FrameKind]: readonly string[] } = {
-  edgeHello: ['content.protocolVersion', 'content.nodeName', 'content.clusterId', 'content.journalId'],
-  cloudHello: ['content.protocolVersion', 'content.nodeName', 'content.clusterId', 'content.journalId', 'content.upAcked'],
+  edgeHello: ['content.protocolVersion', 'content.nodeName', 'content.clusterId', 'content.journalId', 'content.upFloor', 'content.outboxHead'],
+  cloudHello: ['content.protocolVersion', 'content.nodeName', 'content.clusterId', 'content.journalId', 'content.upAcked', 'content.sync'],
   keepalive: [],
   ack: ['header.ack'],
+  synced: ['header.seq'],
   upEvent: ['header.seq'],
   downObject: ['header.seq', 'header.resourceversion', 'content.metadata', 'content.metadata.uid', 'content.metadata.name'],
   downTombstone: ['header.seq', 'header.resourceversion', 'content.uid'],

@@ -301,6 +301,7 @@ function classify(route: ReadRoute['route']): Checked<FrameKind> {
   if (group === 'edgehive') {
     if (!sessionSources.includes(source)) return shape('route.source', `${operation} frames come from ${SESSION_SOURCES.edge} or ${SESSION_SOURCES.cloud}`);
     if (operation === 'hello') return ok(source === SESSION_SOURCES.edge ? 'edgeHello' : 'cloudHello');
+    if (operation === 'synced') return source === SESSION_SOURCES.cloud ? ok('synced') : shape('route.source', `synced frames come from ${SESSION_SOURCES.cloud}`);
     return ok(operation === 'ack' ? 'ack' : 'keepalive');
   }
   if (upSources.includes(source)) return ok('upEvent');
@@ -320,6 +321,7 @@ const HEADER_RULES: { readonly [K in FrameKind]: HeaderRules } = {
   cloudHello: { ...plain, ack: 'forbidden' },
   keepalive: plain,
   ack: { ...plain, ack: 'required' },
+  synced: { ...plain, seq: 'required' },
   upEvent: { ...plain, seq: 'required' },
   downObject: { ...plain, seq: 'required', resourceversion: 'required' },
   downTombstone: { ...plain, seq: 'required', resourceversion: 'required' },
@@ -345,6 +347,7 @@ function decodeKind(kind: FrameKind, header: BeehiveHeader, read: ReadRoute, con
     case 'cloudHello':
     case 'keepalive':
     case 'ack':
+    case 'synced':
       return decodeSessionFrame(kind, header, route, target, content);
     case 'upEvent':
       if (target.kind !== 'object' && target.kind !== 'deviceEvent') return problem('badResource', 'route.resource', 'an up event names one object or device');
@@ -362,9 +365,10 @@ function decodeKind(kind: FrameKind, header: BeehiveHeader, read: ReadRoute, con
   }
 }
 
-function decodeSessionFrame(kind: 'edgeHello' | 'cloudHello' | 'keepalive' | 'ack', header: BeehiveHeader, route: BeehiveRoute, target: WireResource, content: JsonValue): Checked<Frame> {
+function decodeSessionFrame(kind: 'edgeHello' | 'cloudHello' | 'keepalive' | 'ack' | 'synced', header: BeehiveHeader, route: BeehiveRoute, target: WireResource, content: JsonValue): Checked<Frame> {
   if (target.kind !== 'object' || target.type !== 'node') return problem('badResource', 'route.resource', `of ${kind} frames must be null/node/<nodeName>`);
   if (kind === 'keepalive') return content === 'ping' ? ok({ kind, header, route, content, target } as Frame) : shape('content', 'of a keepalive must be "ping"');
+  if (kind === 'synced') return content === null ? ok({ kind, header, route, content, target } as Frame) : shape('content', 'of a synced frame must be null');
   if (kind === 'ack') return content === null ? ok({ kind, header, route, content, target } as Frame) : shape('content', 'of an ack frame must be null');
   const hello = readHello(kind, content, target.name);
   if (!hello.ok) return hello;
@@ -381,13 +385,19 @@ function readHello(kind: 'edgeHello' | 'cloudHello', content: JsonValue, nodeNam
   if (kind === 'edgeHello') {
     if (clusterId !== null && !isId(clusterId)) return shape('content.clusterId', 'must be an id or null');
     if (!isId(journalId)) return shape('content.journalId', 'must be an id');
-    return ok({ protocolVersion, nodeName, clusterId, journalId });
+    const upFloor = own(content, 'upFloor');
+    const outboxHead = own(content, 'outboxHead');
+    if (!isPosition(upFloor)) return shape('content.upFloor', 'must be a safe integer >= 0');
+    if (!isPosition(outboxHead) || outboxHead < upFloor) return shape('content.outboxHead', 'must be a safe integer >= content.upFloor');
+    return ok({ protocolVersion, nodeName, clusterId, journalId, upFloor, outboxHead });
   }
   if (!isId(clusterId)) return shape('content.clusterId', 'must be an id');
   if (journalId !== null && !isId(journalId)) return shape('content.journalId', 'must be an id or null');
   const upAcked = own(content, 'upAcked');
   if (!isPosition(upAcked)) return shape('content.upAcked', 'must be a safe integer >= 0');
-  return ok({ protocolVersion, nodeName, clusterId, journalId, upAcked });
+  const sync = own(content, 'sync');
+  if (sync !== 'resume' && sync !== 'full') return shape('content.sync', 'must be "resume" or "full"');
+  return ok({ protocolVersion, nodeName, clusterId, journalId, upAcked, sync });
 }
 
 const desiredTypes: readonly string[] = DESIRED_RESOURCE_TYPES;

@@ -23,8 +23,9 @@ type Wire = { header: Record<string, unknown>; route: Record<string, unknown>; c
 const header = { msg_id: 'm-1', timestamp: 1_717_000_000_123 };
 const nodeRoute = (source: string, operation: string) => ({ source, group: 'edgehive', operation, resource: 'null/node/edge-1' });
 const base = {
-  edgeHello: { header, route: nodeRoute('websocket', 'hello'), content: { protocolVersion: 1, nodeName: 'edge-1', clusterId: null, journalId: 'j-1' } },
-  cloudHello: { header, route: nodeRoute('cloudhub', 'hello'), content: { protocolVersion: 1, nodeName: 'edge-1', clusterId: 'c-1', journalId: 'j-1', upAcked: 4 } },
+  edgeHello: { header, route: nodeRoute('websocket', 'hello'), content: { protocolVersion: 1, nodeName: 'edge-1', clusterId: null, journalId: 'j-1', upFloor: 0, outboxHead: 2 } },
+  cloudHello: { header, route: nodeRoute('cloudhub', 'hello'), content: { protocolVersion: 1, nodeName: 'edge-1', clusterId: 'c-1', journalId: 'j-1', upAcked: 4, sync: 'resume' } },
+  synced: { header: { ...header, seq: 2 }, route: nodeRoute('cloudhub', 'synced'), content: null },
   keepalive: { header, route: nodeRoute('websocket', 'keepalive'), content: 'ping' },
   ack: { header: { ...header, ack: 3 }, route: nodeRoute('cloudhub', 'ack'), content: null },
   upEvent: { header: { ...header, seq: 5 }, route: { source: 'edged', group: 'resource', operation: 'update', resource: 'default/podstatus/web' }, content: { phase: 'Running' } },
@@ -103,6 +104,7 @@ describe('round trips', () => {
       cloudHello: 'cloudHello',
       keepalive: 'keepalive',
       ack: 'ack',
+      synced: 'synced',
       upEvent: 'upEvent',
       deviceEvent: 'upEvent',
       downObject: 'downObject',

@@ -13,6 +13,7 @@ import {
   downObjectFrame,
   downTombstoneFrame,
   edgeHelloFrame,
+  syncedFrame,
   errorFrame,
   keepaliveFrame,
   queryFrame,
@@ -111,17 +112,24 @@ const helloArbitrary = (side: 'edge' | 'cloud'): fc.Arbitrary<Frame> =>
       someClusterId: idArbitrary,
       someJournalId: idArbitrary,
       upAcked: positionArbitrary,
+      upFloor: positionArbitrary,
+      aboveFloor: fc.integer({ min: 0, max: 1000 }),
+      sync: fc.constantFrom('resume' as const, 'full' as const),
     })
     .map((h) =>
       side === 'edge'
-        ? edgeHelloFrame(h.stamp, { protocolVersion: h.protocolVersion, nodeName: h.nodeName, clusterId: h.clusterId, journalId: h.someJournalId })
-        : cloudHelloFrame(h.stamp, { protocolVersion: h.protocolVersion, nodeName: h.nodeName, clusterId: h.someClusterId, journalId: h.journalId, upAcked: h.upAcked }),
+        ? edgeHelloFrame(h.stamp, { protocolVersion: h.protocolVersion, nodeName: h.nodeName, clusterId: h.clusterId, journalId: h.someJournalId, upFloor: Math.min(h.upFloor, Number.MAX_SAFE_INTEGER - h.aboveFloor), outboxHead: Math.min(h.upFloor, Number.MAX_SAFE_INTEGER - h.aboveFloor) + h.aboveFloor })
+        : cloudHelloFrame(h.stamp, { protocolVersion: h.protocolVersion, nodeName: h.nodeName, clusterId: h.someClusterId, journalId: h.journalId, upAcked: h.upAcked, sync: h.sync }),
     );
 
 const sessionArbitrary = (kind: 'keepalive' | 'ack'): fc.Arbitrary<Frame> =>
   fc
     .record({ stamp: stampArbitrary, from: fc.constantFrom('edge' as const, 'cloud' as const), nodeName: subdomainArbitrary, ack: optional(positionArbitrary), anAck: positionArbitrary })
     .map((s) => (kind === 'keepalive' ? keepaliveFrame(s.stamp, { from: s.from, nodeName: s.nodeName, ...(s.ack === undefined ? {} : { ack: s.ack }) }) : ackFrame(s.stamp, { from: s.from, nodeName: s.nodeName, ack: s.anAck })));
+
+const syncedArbitrary: fc.Arbitrary<Frame> = fc
+  .record({ stamp: stampArbitrary, nodeName: subdomainArbitrary, seq: seqArbitrary, ack: optional(positionArbitrary) })
+  .map((s) => syncedFrame(s.stamp, { nodeName: s.nodeName, seq: s.seq, ...(s.ack === undefined ? {} : { ack: s.ack }) }));
 
 const upEventArbitrary: fc.Arbitrary<Frame> = fc
   .record({
@@ -227,6 +235,7 @@ export const frameArbitraries: { readonly [K in FrameKind]: fc.Arbitrary<Frame> 
   cloudHello: withPassThrough(helloArbitrary('cloud')),
   keepalive: withPassThrough(sessionArbitrary('keepalive')),
   ack: withPassThrough(sessionArbitrary('ack')),
+  synced: withPassThrough(syncedArbitrary),
   upEvent: withPassThrough(upEventArbitrary),
   downObject: withPassThrough(downObjectArbitrary),
   downTombstone: withPassThrough(downTombstoneArbitrary),

@@ -50,8 +50,8 @@ export const KUBEEDGE_OPERATIONS = [
   'controllerunpublishvolume',
   'applicationResponse',
 ] as const;
-/** The operations edgehive adds for its own handshake and cumulative acks (PROTOCOL.md). */
-export const EDGEHIVE_OPERATIONS = ['hello', 'ack'] as const;
+/** The operations edgehive adds for its own handshake, cumulative acks and the end-of-pass marker (PROTOCOL.md). */
+export const EDGEHIVE_OPERATIONS = ['hello', 'ack', 'synced'] as const;
 export type Operation = (typeof KUBEEDGE_OPERATIONS)[number] | (typeof EDGEHIVE_OPERATIONS)[number];
 
 /** KubeEdge module names (kubeedge-reference §1.5); `route.source` names the sending module. */
@@ -125,7 +125,7 @@ export const isModuleName = (s: string): s is ModuleName => edgeModules.has(s) |
 
 /** The groups edgehive puts on the wire and the operations it accepts in each; anything else is undecodable. */
 export const GROUP_OPERATIONS = {
-  edgehive: ['hello', 'keepalive', 'ack', 'query', 'response', 'error'],
+  edgehive: ['hello', 'keepalive', 'ack', 'synced', 'query', 'response', 'error'],
   resource: ['insert', 'update', 'patch', 'delete', 'query', 'response', 'error'],
 } as const;
 export type WireGroup = keyof typeof GROUP_OPERATIONS;
@@ -262,6 +262,10 @@ export type EdgeHelloContent = {
   readonly nodeName: string;
   readonly clusterId: string | null;
   readonly journalId: string;
+  /** Outbox entries through here may be compacted: a cloud without a record resumes after it. */
+  readonly upFloor: number;
+  /** The last outbox seq committed. */
+  readonly outboxHead: number;
 };
 /**
  * The cloud's hello, sent after the edge's. `clusterId` is the uid of namespace kube-system,
@@ -274,6 +278,8 @@ export type CloudHelloContent = {
   readonly clusterId: string;
   readonly journalId: string | null;
   readonly upAcked: number;
+  /** `full`: both sides dropped their ack records (clusterId or journalId changed); down starts over. */
+  readonly sync: 'resume' | 'full';
 };
 
 /** Desired-object content: a Kubernetes object whose metadata names it and carries its uid. */
@@ -301,6 +307,18 @@ export type KeepaliveFrame = {
   readonly header: PlainHeader;
   readonly route: Route<SessionSource, 'edgehive', 'keepalive'>;
   readonly content: 'ping';
+  readonly target: NodeResource;
+};
+/**
+ * The end of a down pass (cloud → edge, sequenced): everything desired at this point was sent on
+ * this connection or acknowledged before it. After a full resync the edge removes what the pass did
+ * not confirm when it applies this marker.
+ */
+export type SyncedFrame = {
+  readonly kind: 'synced';
+  readonly header: SequencedHeader;
+  readonly route: Route<'cloudhub', 'edgehive', 'synced'>;
+  readonly content: null;
   readonly target: NodeResource;
 };
 /** A cumulative ack sent alone, when no other frame is going out to carry it. */
@@ -369,6 +387,7 @@ export type Frame =
   | CloudHelloFrame
   | KeepaliveFrame
   | AckFrame
+  | SyncedFrame
   | UpEventFrame
   | DownObjectFrame
   | DownTombstoneFrame
@@ -376,10 +395,10 @@ export type Frame =
   | ResponseFrame
   | ErrorFrame;
 export type FrameKind = Frame['kind'];
-export type SequencedFrame = UpEventFrame | DownObjectFrame | DownTombstoneFrame;
+export type SequencedFrame = UpEventFrame | DownObjectFrame | DownTombstoneFrame | SyncedFrame;
 
 export const isSequenced = (frame: Frame): frame is SequencedFrame =>
-  frame.kind === 'upEvent' || frame.kind === 'downObject' || frame.kind === 'downTombstone';
+  frame.kind === 'upEvent' || frame.kind === 'downObject' || frame.kind === 'downTombstone' || frame.kind === 'synced';
 
 /** The side that may send a frame, so a session can refuse a frame travelling the wrong way. */
 export function senderSide(frame: Frame): Side | 'either' {
@@ -388,6 +407,7 @@ export function senderSide(frame: Frame): Side | 'either' {
     case 'upEvent':
       return 'edge';
     case 'cloudHello':
+    case 'synced':
     case 'downObject':
     case 'downTombstone':
       return 'cloud';
@@ -440,6 +460,8 @@ export function edgeHelloFrame(stamp: Stamp, content: EdgeHelloContent): EdgeHel
   invariant(isProtocolVersion(content.protocolVersion), 'protocol version is a positive integer');
   invariant(content.clusterId === null || isId(content.clusterId), 'clusterId is an id or null');
   invariant(isId(content.journalId), 'journalId is an id');
+  invariant(isPosition(content.upFloor) && isPosition(content.outboxHead), 'outbox positions are non-negative safe integers');
+  invariant(content.upFloor <= content.outboxHead, 'the outbox floor is at most its head');
   const target = nodeTarget(content.nodeName);
   return {
     kind: 'edgeHello',
@@ -455,6 +477,7 @@ export function cloudHelloFrame(stamp: Stamp, content: CloudHelloContent): Cloud
   invariant(isId(content.clusterId), 'clusterId is an id');
   invariant(content.journalId === null || isId(content.journalId), 'journalId is an id or null');
   invariant(isPosition(content.upAcked), 'upAcked is a non-negative safe integer');
+  invariant(content.sync === 'resume' || content.sync === 'full', 'sync mode is resume or full');
   const target = nodeTarget(content.nodeName);
   return {
     kind: 'cloudHello',
@@ -475,6 +498,13 @@ export function ackFrame(stamp: Stamp, of: { readonly from: Side; readonly nodeN
   const target = nodeTarget(of.nodeName);
   const route = { source: SESSION_SOURCES[of.from], group: 'edgehive', operation: 'ack', resource: formatWireResource(target) } as const;
   return { kind: 'ack', header: { ...commonHeader(stamp), ack: checkedAck(of.ack) }, route, content: null, target };
+}
+
+/** The synced marker ending a down pass (cloud → edge), sequenced like the objects before it. */
+export function syncedFrame(stamp: Stamp, of: { readonly nodeName: string; readonly seq: number; readonly ack?: number }): SyncedFrame {
+  const target = nodeTarget(of.nodeName);
+  const route = { source: 'cloudhub', group: 'edgehive', operation: 'synced', resource: formatWireResource(target) } as const;
+  return { kind: 'synced', header: sequencedHeader(stamp, of.seq, of.ack), route, content: null, target };
 }
 
 const checkedAck = (ack: number): number => {

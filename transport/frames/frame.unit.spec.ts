@@ -17,6 +17,7 @@ import {
   downObjectFrame,
   downTombstoneFrame,
   edgeHelloFrame,
+  syncedFrame,
   errorFrame,
   isFullResync,
   keepaliveFrame,
@@ -33,7 +34,7 @@ const node = { kind: 'object', namespace: null, type: 'node', name: 'edge-1' } a
 
 describe('session frames', () => {
   it('the edge hello carries version, node, the cluster it recorded and its journal, from websocket in group edgehive', () => {
-    const content: EdgeHelloContent = { protocolVersion: PROTOCOL_VERSION, nodeName: 'edge-1', clusterId: null, journalId: 'j-1' };
+    const content: EdgeHelloContent = { protocolVersion: PROTOCOL_VERSION, nodeName: 'edge-1', clusterId: null, journalId: 'j-1', upFloor: 0, outboxHead: 0 };
     expect(edgeHelloFrame(stamp, content)).toEqual({
       kind: 'edgeHello',
       header: { msg_id: 'm-1', timestamp: 1_717_000_000_123 },
@@ -44,7 +45,7 @@ describe('session frames', () => {
   });
 
   it('the cloud hello carries upAcked and the journal it recorded, from cloudhub', () => {
-    const content: CloudHelloContent = { protocolVersion: 1, nodeName: 'edge-1', clusterId: 'c-1', journalId: 'j-1', upAcked: 41 };
+    const content: CloudHelloContent = { protocolVersion: 1, nodeName: 'edge-1', clusterId: 'c-1', journalId: 'j-1', upAcked: 41, sync: 'resume' };
     const frame = cloudHelloFrame(stamp, content);
     expect(frame.route).toEqual({ source: 'cloudhub', group: 'edgehive', operation: 'hello', resource: 'null/node/edge-1' });
     expect(frame.content).toEqual(content);
@@ -61,6 +62,14 @@ describe('session frames', () => {
     expect(keepaliveFrame(stamp, { from: 'edge', nodeName: 'edge-1' }).header).toEqual({ msg_id: 'm-1', timestamp: 1_717_000_000_123 });
   });
 
+  it('the synced marker is sequenced, from cloudhub, with null content', () => {
+    const frame = syncedFrame(stamp, { nodeName: 'edge-1', seq: 9 });
+    expect(frame.header).toEqual({ msg_id: 'm-1', timestamp: 1_717_000_000_123, seq: 9 });
+    expect(frame.route).toEqual({ source: 'cloudhub', group: 'edgehive', operation: 'synced', resource: 'null/node/edge-1' });
+    expect(frame.content).toBeNull();
+    expect(senderSide(frame)).toBe('cloud');
+  });
+
   it('a lone ack has operation ack, the position in the header and null content', () => {
     const frame = ackFrame(stamp, { from: 'edge', nodeName: 'edge-1', ack: 0 });
     expect(frame.header.ack).toBe(0);
@@ -70,20 +79,21 @@ describe('session frames', () => {
   });
 
   it('refuses what the decoder would refuse', () => {
-    const hello: EdgeHelloContent = { protocolVersion: 1, nodeName: 'edge-1', clusterId: null, journalId: 'j-1' };
+    const hello: EdgeHelloContent = { protocolVersion: 1, nodeName: 'edge-1', clusterId: null, journalId: 'j-1', upFloor: 0, outboxHead: 0 };
     expect(() => edgeHelloFrame(stamp, { ...hello, nodeName: 'Edge_1' })).toThrow(InvariantViolation);
     expect(() => edgeHelloFrame(stamp, { ...hello, protocolVersion: 0 })).toThrow(InvariantViolation);
     expect(() => edgeHelloFrame(stamp, { ...hello, journalId: '' })).toThrow(InvariantViolation);
     expect(() => edgeHelloFrame({ msgId: 'has space', timestampMs: 1 }, hello)).toThrow(InvariantViolation);
     expect(() => edgeHelloFrame({ msgId: 'm', timestampMs: -1 }, hello)).toThrow(InvariantViolation);
+    expect(() => edgeHelloFrame(stamp, { ...hello, upFloor: 2, outboxHead: 1 })).toThrow(InvariantViolation);
     expect(() => ackFrame(stamp, { from: 'edge', nodeName: 'edge-1', ack: -1 })).toThrow(InvariantViolation);
     expect(() => ackFrame(stamp, { from: 'edge', nodeName: 'edge-1', ack: 2 ** 53 })).toThrow(InvariantViolation);
   });
 });
 
 describe('isFullResync', () => {
-  const edge: EdgeHelloContent = { protocolVersion: 1, nodeName: 'edge-1', clusterId: 'c-1', journalId: 'j-1' };
-  const cloud: CloudHelloContent = { protocolVersion: 1, nodeName: 'edge-1', clusterId: 'c-1', journalId: 'j-1', upAcked: 3 };
+  const edge: EdgeHelloContent = { protocolVersion: 1, nodeName: 'edge-1', clusterId: 'c-1', journalId: 'j-1', upFloor: 0, outboxHead: 3 };
+  const cloud: CloudHelloContent = { protocolVersion: 1, nodeName: 'edge-1', clusterId: 'c-1', journalId: 'j-1', upAcked: 3, sync: 'resume' };
   it.each<[string, EdgeHelloContent, CloudHelloContent, boolean]>([
     ['both sides recorded each other', edge, cloud, false],
     ['the edge never met a cluster', { ...edge, clusterId: null }, cloud, true],
@@ -187,8 +197,8 @@ describe('request and response', () => {
 describe('senderSide', () => {
   it('names the side that may send each frame', () => {
     const hello = { protocolVersion: 1, nodeName: 'edge-1' };
-    expect(senderSide(edgeHelloFrame(stamp, { ...hello, clusterId: null, journalId: 'j' }))).toBe('edge');
-    expect(senderSide(cloudHelloFrame(stamp, { ...hello, clusterId: 'c', journalId: null, upAcked: 0 }))).toBe('cloud');
+    expect(senderSide(edgeHelloFrame(stamp, { ...hello, clusterId: null, journalId: 'j', upFloor: 0, outboxHead: 0 }))).toBe('edge');
+    expect(senderSide(cloudHelloFrame(stamp, { ...hello, clusterId: 'c', journalId: null, upAcked: 0, sync: 'full' }))).toBe('cloud');
     expect(senderSide(keepaliveFrame(stamp, { from: 'edge', nodeName: 'edge-1' }))).toBe('edge');
     expect(senderSide(ackFrame(stamp, { from: 'cloud', nodeName: 'edge-1', ack: 1 }))).toBe('cloud');
     const resource = { kind: 'caCert' } as const;
@@ -216,7 +226,7 @@ describe('constants', () => {
   it('every operation edgehive accepts in group resource is a KubeEdge operation', () => {
     const kubeedge: readonly string[] = KUBEEDGE_OPERATIONS;
     expect(GROUP_OPERATIONS.resource.filter((op) => !kubeedge.includes(op))).toEqual([]);
-    expect(GROUP_OPERATIONS.edgehive.filter((op) => !kubeedge.includes(op))).toEqual(['hello', 'ack']);
+    expect(GROUP_OPERATIONS.edgehive.filter((op) => !kubeedge.includes(op))).toEqual(['hello', 'ack', 'synced']);
   });
 });
 
