@@ -1,0 +1,462 @@
+// CloudHub: the cloud end of the stream. Per node it answers the hello from the NodeSync record,
+// runs the up receiver (effects, then the durable applied position, then the cumulative ack) and the
+// down planner (pending = desired set minus what the edge acknowledged), executing each core's
+// decisions in order, and checks every frame an edge sends against what is bound to that node.
+import { EventEmitter } from 'node:events';
+import type { WebSocket } from 'ws';
+import { invariant, type JsonValue, type Result, err } from '../../kernel/index.js';
+import { Close, errorFrame, keepaliveFrame, type ErrorFrame, type Frame, type QueryFrame } from '../frames/frame.js';
+import { authorizeEdgeFrame, emptyViolationWindow, recordViolation, VIOLATION_LIMITS_DEFAULT, type NodeAuthorizationView, type ViolationLimits, type ViolationWindow } from '../security/index.js';
+import {
+  answerEdgeHello,
+  assertLimits,
+  defaultAckPolicy,
+  defaultFlowLimits,
+  downAckReceived,
+  downAckTimeoutFired,
+  downDesiredChanged,
+  downLinkDown,
+  downLinkUp,
+  nextNodeSyncRecord,
+  pendingFrames,
+  startDownPlanner,
+  startUpReceiver,
+  upAckDelayFired,
+  upEffectPerformed,
+  upFrameReceived,
+  upPositionRecorded,
+  upReceiverLinkDown,
+  upReceiverLinkUp,
+  type AckPolicy,
+  type DesiredSet,
+  type DownPlannerDecision,
+  type DownPlannerState,
+  type EdgeToCloudFrame,
+  type FlowLimits,
+  type NodeSyncRecord,
+  type NodeSyncStore,
+  type Transition,
+  type UpEffects,
+  type UpReceiverDecision,
+  type UpReceiverState,
+} from '../sync/index.js';
+import type { HubLog } from './edge-hub.js';
+import { PendingQueries, QUERY_RATE_DEFAULT, QUERY_TIMEOUT_MS_DEFAULT, TokenBucket, answerQuery, refuseQuery, type QueryError, type QueryRequest, type QueryResponder } from './requests.js';
+import { StreamSession, defaultLiveness, freshStamp, type Liveness, type SessionEnd } from './session.js';
+import { atCloud, cloudFrameOf, type ReceivedUp } from './wire.js';
+import { formatWireResource } from '../frames/resource.js';
+
+/** The projections' side: each node's desired set, computed elsewhere (the cloud issue fills it). */
+export interface DesiredSetSource {
+  desiredSet(nodeName: string): DesiredSet;
+}
+
+export interface CloudHubOptions {
+  /** The uid of namespace kube-system. */
+  readonly clusterId: string;
+  readonly nodeSync: NodeSyncStore;
+  readonly desired: DesiredSetSource;
+  readonly effects: UpEffects;
+  /** What is bound to which node; every frame from an edge is checked against it. */
+  readonly authorization: NodeAuthorizationView;
+  /** Answers edge queries (ConfigMaps/Secrets on demand, service bus), after authorization and the rate limit. */
+  readonly respond?: (nodeName: string, query: QueryFrame) => Promise<Result<JsonValue, string>>;
+  readonly limits?: FlowLimits;
+  readonly ackPolicy?: AckPolicy;
+  readonly liveness?: Liveness;
+  readonly violationLimits?: ViolationLimits;
+  /** Unsolicited queries per node (KubeEdge: 30/s, burst 60). */
+  readonly queryRate?: { readonly perSecond: number; readonly burst: number };
+  /** A desired object too large for one frame: skipped, never a close; the owner records a Warning Event. */
+  readonly onOversized?: (nodeName: string, key: string, bytes: number, frameBytesMax: number) => void;
+  readonly log?: HubLog;
+}
+
+const silentLog: HubLog = { info: () => undefined, warn: () => undefined };
+
+/** What `edgehive status` shows per node. */
+export interface NodeStreamStatus {
+  readonly nodeName: string;
+  readonly linked: boolean;
+  readonly journalId: string | null;
+  readonly upApplied: number;
+  readonly downInFlight: number;
+  readonly downPending: number;
+  readonly violations: number;
+}
+
+interface NodeEntry {
+  readonly name: string;
+  record: NodeSyncRecord | undefined;
+  planner: DownPlannerState;
+  receiver: UpReceiverState | undefined;
+  session: StreamSession | null;
+  upChain: Promise<void>;
+  downChain: Promise<void>;
+  timers: Map<string, NodeJS.Timeout>;
+  violations: ViolationWindow;
+  violationCount: number;
+  bucket: TokenBucket;
+  queries: PendingQueries;
+  /** Up frames accepted and not yet performed, for authorization and refusal answers. */
+  ups: Map<number, ReceivedUp>;
+}
+
+const monotonicMs = (): number => performance.now();
+
+/**
+ * The cloud end of the stream. Wire it to the mTLS listener's `onConnection`.
+ * @example
+ * const hub = new CloudHub({ clusterId, nodeSync, desired, effects, authorization });
+ * const server = await startMtlsStreamServer({ ..., onConnection: (node, socket) => hub.attach(node, socket) });
+ */
+export class CloudHub extends EventEmitter<{ linked: [nodeName: string, mode: 'resume' | 'full']; unlinked: [nodeName: string, end: SessionEnd] }> {
+  #nodes = new Map<string, NodeEntry>();
+  #loading = new Map<string, Promise<NodeEntry>>();
+  #decommissioned = new Set<string>();
+  #closed = false;
+  readonly #limits: FlowLimits;
+  readonly #ack: AckPolicy;
+  readonly #liveness: Liveness;
+  readonly #log: HubLog;
+
+  constructor(private readonly options: CloudHubOptions) {
+    super();
+    this.#limits = options.limits ?? defaultFlowLimits;
+    this.#ack = options.ackPolicy ?? defaultAckPolicy;
+    assertLimits(this.#limits, this.#ack);
+    this.#liveness = options.liveness ?? defaultLiveness;
+    this.#log = options.log ?? silentLog;
+  }
+
+  /** Takes over an admitted connection of `nodeName` (its certificate names it); the first frame must be its hello. */
+  attach(nodeName: string, socket: WebSocket): void {
+    if (this.#closed) return socket.close(1001, 'cloud stopping');
+    if (this.#decommissioned.has(nodeName)) return socket.close(Close.nodeDeleted.code, `${Close.nodeDeleted.reason}: ${nodeName} is decommissioned`);
+    let handshaking = true;
+    const session: StreamSession = new StreamSession(socket, this.#limits.frameBytesMax, this.#liveness, {
+      frame: (frame) => {
+        if (!handshaking) return this.#received(nodeName, session, frame);
+        handshaking = false;
+        void this.#handshake(nodeName, session, frame);
+      },
+      closed: (end) => this.#sessionClosed(nodeName, session, end),
+      keepaliveDue: () => keepaliveFrame(freshStamp(), { from: 'cloud', nodeName }),
+    });
+  }
+
+  /** The projections recomputed `nodeName`'s desired set; pending frames go out if it is linked. */
+  desiredChanged(nodeName: string): void {
+    const entry = this.#nodes.get(nodeName);
+    if (entry === undefined) return;
+    this.#down(entry, (s) => downDesiredChanged(s, this.options.desired.desiredSet(nodeName), this.#plannerOptions));
+  }
+
+  /** Asks an edge (service bus, status probes); retried after its reconnects until the timeout. */
+  request(nodeName: string, request: QueryRequest, timeoutMs = QUERY_TIMEOUT_MS_DEFAULT): Promise<Result<JsonValue, QueryError>> {
+    const entry = this.#nodes.get(nodeName);
+    if (entry === undefined) return Promise.resolve(err({ kind: 'QueryRefused', message: `node ${nodeName} never connected to this cloud` }));
+    return entry.queries.ask(request, timeoutMs, (frame) => entry.session?.send(frame) ?? false);
+  }
+
+  /** The Node was deleted: its stream closes with 4410 and reconnects are refused until recommission. */
+  decommission(nodeName: string): void {
+    this.#decommissioned.add(nodeName);
+    this.#nodes.get(nodeName)?.session?.close(Close.nodeDeleted.code, `${Close.nodeDeleted.reason}: ${nodeName}`);
+  }
+
+  recommission(nodeName: string): void {
+    this.#decommissioned.delete(nodeName);
+  }
+
+  status(): readonly NodeStreamStatus[] {
+    return [...this.#nodes.values()].map((entry) => ({
+      nodeName: entry.name,
+      linked: entry.session !== null,
+      journalId: entry.receiver?.journalId ?? entry.record?.journalId ?? null,
+      upApplied: entry.receiver?.recorded ?? entry.record?.upApplied ?? 0,
+      downInFlight: entry.planner.link?.inFlight.length ?? 0,
+      downPending: pendingFrames(entry.planner).length,
+      violations: entry.violationCount,
+    }));
+  }
+
+  /** Closes every session and waits for the durable writes in flight. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    for (const entry of this.#nodes.values()) {
+      entry.session?.close(1001, 'cloud stopping');
+      entry.queries.failAll('the cloud hub stopped');
+      for (const timer of entry.timers.values()) clearTimeout(timer);
+    }
+    await Promise.all([...this.#nodes.values()].flatMap((e) => [e.upChain, e.downChain]));
+  }
+
+  get #plannerOptions() {
+    return { limits: this.#limits };
+  }
+
+  /** Loads a node's NodeSync record and desired set once; concurrent hellos share the load. */
+  #entry(nodeName: string): Promise<NodeEntry> {
+    const known = this.#nodes.get(nodeName);
+    if (known !== undefined) return Promise.resolve(known);
+    let loading = this.#loading.get(nodeName);
+    if (loading === undefined) {
+      loading = this.options.nodeSync.load(nodeName).then((durable) => {
+        const entry: NodeEntry = {
+          name: nodeName,
+          record: durable.record,
+          planner: startDownPlanner({ acked: durable.acked, desired: this.options.desired.desiredSet(nodeName) }),
+          receiver: undefined,
+          session: null,
+          upChain: Promise.resolve(),
+          downChain: Promise.resolve(),
+          timers: new Map(),
+          violations: emptyViolationWindow,
+          violationCount: 0,
+          bucket: new TokenBucket((this.options.queryRate ?? QUERY_RATE_DEFAULT).perSecond, (this.options.queryRate ?? QUERY_RATE_DEFAULT).burst),
+          queries: new PendingQueries(),
+          ups: new Map(),
+        };
+        this.#nodes.set(nodeName, entry);
+        this.#loading.delete(nodeName);
+        return entry;
+      });
+      this.#loading.set(nodeName, loading);
+    }
+    return loading;
+  }
+
+  async #handshake(nodeName: string, session: StreamSession, frame: Frame): Promise<void> {
+    const inbound = atCloud(frame);
+    if (!inbound.ok) return session.close(1002, inbound.error.reason);
+    if (inbound.value.kind !== 'sync' || inbound.value.message.kind !== 'hello') return session.close(1002, `expected hello as the first frame, got ${frame.kind}`);
+    const hello: EdgeToCloudFrame = inbound.value.message;
+    let entry: NodeEntry;
+    try {
+      entry = await this.#entry(nodeName);
+    } catch (error) {
+      this.#log.warn({ node: nodeName, error: (error as Error).message }, 'NodeSync load failed');
+      return session.close(1011, 'node sync record unavailable');
+    }
+    if (!session.open || this.#closed) return;
+    // A live receiver of the recorded journal knows a newer (and durable) applied position.
+    const durable = entry.record;
+    const receiver = entry.receiver;
+    const record = durable !== undefined && receiver !== undefined && receiver.journalId === durable.journalId ? { ...durable, upApplied: receiver.recorded } : durable;
+    const agreed = answerEdgeHello(hello, { nodeName, clusterId: this.options.clusterId, record });
+    if (!agreed.ok) {
+      this.#log.warn({ node: nodeName, reason: agreed.error.reason }, 'edge hello refused');
+      return session.close(agreed.error.closeCode, agreed.error.reason);
+    }
+    // The new connection takes over; the old one is closed (its in-flight frames are pending again).
+    const old = entry.session;
+    if (old !== null) {
+      this.#linkDown(entry);
+      old.close(1000, 'replaced by a new connection of the same node');
+    }
+    entry.session = session;
+    session.send(cloudFrameOf(agreed.value.hello, nodeName, freshStamp()));
+    const { up, mode } = agreed.value;
+    if (receiver === undefined || receiver.journalId !== up.journalId) entry.receiver = startUpReceiver(up);
+    this.#up(entry, (s) => upReceiverLinkUp(s));
+    this.#down(entry, (s) => downLinkUp(s, mode, this.#plannerOptions));
+    entry.queries.resendAll((f) => session.send(f));
+    this.#log.info({ node: nodeName, mode, journalId: up.journalId, upAcked: up.applied }, 'stream linked');
+    this.emit('linked', nodeName, mode);
+  }
+
+  #received(nodeName: string, session: StreamSession, frame: Frame): void {
+    const entry = this.#nodes.get(nodeName);
+    // Frames that arrive while the hello is still being answered are out of protocol.
+    if (entry === undefined || entry.session !== session) return session.close(1002, `a ${frame.kind} frame before the handshake completed`);
+    const inbound = atCloud(frame);
+    if (!inbound.ok) return session.close(1002, inbound.error.reason);
+    const value = inbound.value;
+    if (value.kind === 'keepalive') {
+      if (value.ack !== undefined) this.#down(entry, (s) => downAckReceived(s, value.ack!, this.#plannerOptions));
+      return;
+    }
+    if (value.kind === 'other') return this.#other(entry, session, value.frame);
+    const message = value.message;
+    switch (message.kind) {
+      case 'hello':
+        return session.close(1002, 'a second hello');
+      case 'ack':
+        return this.#down(entry, (s) => downAckReceived(s, message.upTo, this.#plannerOptions));
+      case 'up':
+        if (value.up !== undefined && entry.receiver !== undefined && message.seq === entry.receiver.accepted + 1) entry.ups.set(message.seq, value.up);
+        return this.#up(entry, (s) => upFrameReceived(s, message, this.#ack));
+    }
+  }
+
+  #other(entry: NodeEntry, session: StreamSession, frame: Frame): void {
+    if (frame.kind === 'response' || frame.kind === 'error') {
+      entry.queries.answered(frame);
+      return;
+    }
+    if (frame.kind !== 'query') return;
+    const allowed = authorizeEdgeFrame(entry.name, frame.target, 'query', this.options.authorization);
+    if (!allowed.ok) {
+      session.send(refuseQuery(frame, 'cloudhub', allowed.error.reason));
+      return this.#violation(entry, allowed.error.reason);
+    }
+    if (!entry.bucket.take(monotonicMs())) {
+      this.#log.warn({ node: entry.name, resource: frame.route.resource }, 'query rate limit exceeded');
+      session.send(refuseQuery(frame, 'cloudhub', `rate limit: at most ${(this.options.queryRate ?? QUERY_RATE_DEFAULT).perSecond} queries/s per node; retry later`));
+      return;
+    }
+    const respond: QueryResponder = (query) => (this.options.respond ?? (() => Promise.resolve(err(`this cloud answers no ${query.route.resource} queries`))))(entry.name, query);
+    void answerQuery(frame, 'cloudhub', respond).then((answer) => {
+      if (entry.session === session) session.send(answer);
+    });
+  }
+
+  /** Counts a refusal; the violationsMax-th within the window closes the connection with 4403. */
+  #violation(entry: NodeEntry, reason: string): void {
+    entry.violationCount += 1;
+    this.#log.warn({ node: entry.name, reason }, 'authorization refused');
+    const next = recordViolation(entry.violations, monotonicMs(), this.options.violationLimits ?? VIOLATION_LIMITS_DEFAULT);
+    entry.violations = next.window;
+    if (next.verdict.action === 'close') entry.session?.close(next.verdict.code, next.verdict.reason);
+  }
+
+  #sessionClosed(nodeName: string, session: StreamSession, end: SessionEnd): void {
+    const entry = this.#nodes.get(nodeName);
+    if (entry === undefined || entry.session !== session) return;
+    this.#linkDown(entry);
+    this.#log.info({ node: nodeName, code: end.code, reason: end.reason, local: end.local }, 'stream closed');
+    this.emit('unlinked', nodeName, end);
+  }
+
+  #linkDown(entry: NodeEntry): void {
+    entry.session = null;
+    if (entry.receiver !== undefined) this.#up(entry, (s) => upReceiverLinkDown(s));
+    this.#down(entry, (s) => downLinkDown(s));
+  }
+
+  #up(entry: NodeEntry, step: (state: UpReceiverState) => Transition<UpReceiverState, UpReceiverDecision>): void {
+    const current = entry.receiver;
+    if (current === undefined) return;
+    const { state, decisions } = step(current);
+    entry.receiver = state;
+    const session = entry.session;
+    for (const decision of decisions) entry.upChain = entry.upChain.then(() => this.#executeUp(entry, session, decision));
+  }
+
+  async #executeUp(entry: NodeEntry, session: StreamSession | null, decision: UpReceiverDecision): Promise<void> {
+    switch (decision.type) {
+      case 'performEffect': {
+        const { journalId, seq, event } = decision;
+        const received = entry.ups.get(seq);
+        entry.ups.delete(seq);
+        const refusal = received === undefined ? undefined : this.#refusalOf(entry.name, received);
+        if (refusal === undefined) await this.#perform(entry, journalId, seq, event);
+        else this.#refuseUp(entry, session, received!, refusal);
+        return this.#up(entry, (s) => upEffectPerformed(s, journalId, seq));
+      }
+      case 'recordPosition': {
+        const { journalId, seq } = decision;
+        await this.options.nodeSync.recordUpApplied(entry.name, journalId, seq);
+        entry.record = nextNodeSyncRecord(entry.record, journalId, seq) ?? entry.record;
+        return this.#up(entry, (s) => upPositionRecorded(s, journalId, seq, this.#ack));
+      }
+      case 'send':
+        if (session !== null && entry.session === session) session.send(cloudFrameOf(decision.frame, entry.name, freshStamp()));
+        return;
+      case 'armTimer':
+        return this.#arm(entry, decision.timer, decision.afterMs, () => this.#up(entry, (s) => upAckDelayFired(s)));
+      case 'cancelTimer':
+        return this.#cancel(entry, decision.timer);
+      case 'resume':
+        this.#log.warn({ node: entry.name, reason: decision.reason }, 'stream resumes');
+        session?.close(1002, decision.reason);
+        return;
+    }
+  }
+
+  /** Performs an event's effects; a failure is retried with back-off, since skipping it would lose it. */
+  async #perform(entry: NodeEntry, journalId: string, seq: number, event: Parameters<UpEffects['perform']>[3]): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.options.effects.perform(entry.name, journalId, seq, event);
+      } catch (error) {
+        if (this.#closed) throw error;
+        this.#log.warn({ node: entry.name, seq, attempt, error: (error as Error).message }, 'up effect failed; retrying');
+        await new Promise((resolve) => setTimeout(resolve, Math.min(5000, 100 * 2 ** attempt)));
+      }
+    }
+  }
+
+  #refusalOf(nodeName: string, up: ReceivedUp): string | undefined {
+    const decision = authorizeEdgeFrame(nodeName, up.resource, up.operation, this.options.authorization);
+    return decision.ok ? undefined : decision.error.reason;
+  }
+
+  /** A refused up event is applied as nothing (its seq still counts, or the log would stall) and answered with an error. */
+  #refuseUp(entry: NodeEntry, session: StreamSession | null, up: ReceivedUp, reason: string): void {
+    if (session !== null && entry.session === session) session.send(upRefusalFrame(up, entry.name, reason));
+    this.#violation(entry, reason);
+  }
+
+  #down(entry: NodeEntry, step: (state: DownPlannerState) => Transition<DownPlannerState, DownPlannerDecision>): void {
+    const { state, decisions } = step(entry.planner);
+    entry.planner = state;
+    const session = entry.session;
+    for (const decision of decisions) entry.downChain = entry.downChain.then(() => this.#executeDown(entry, session, decision));
+  }
+
+  async #executeDown(entry: NodeEntry, session: StreamSession | null, decision: DownPlannerDecision): Promise<void> {
+    switch (decision.type) {
+      case 'recordIntent':
+        return this.options.nodeSync.recordAcked(entry.name, decision.entries);
+      case 'recordAcked':
+        return this.options.nodeSync.recordAcked(entry.name, decision.changes);
+      case 'forgetAckedRevisions':
+        return this.options.nodeSync.forgetAckedRevisions(entry.name);
+      case 'send':
+        if (session !== null && entry.session === session) session.send(cloudFrameOf(decision.frame, entry.name, freshStamp()));
+        return;
+      case 'skipOversized':
+        this.#log.warn({ node: entry.name, key: decision.key, bytes: decision.bytes, frameBytesMax: decision.frameBytesMax }, 'desired object too large for one frame; skipped');
+        this.options.onOversized?.(entry.name, decision.key, decision.bytes, decision.frameBytesMax);
+        return;
+      case 'armTimer':
+        return this.#arm(entry, decision.timer, decision.afterMs, () => this.#down(entry, (s) => downAckTimeoutFired(s)));
+      case 'cancelTimer':
+        return this.#cancel(entry, decision.timer);
+      case 'resume':
+        this.#log.warn({ node: entry.name, reason: decision.reason }, 'stream resumes');
+        session?.close(1002, decision.reason);
+        return;
+    }
+  }
+
+  #arm(entry: NodeEntry, name: string, afterMs: number, fire: () => void): void {
+    this.#cancel(entry, name);
+    const timer = setTimeout(() => {
+      entry.timers.delete(name);
+      fire();
+    }, afterMs);
+    timer.unref();
+    entry.timers.set(name, timer);
+  }
+
+  #cancel(entry: NodeEntry, name: string): void {
+    clearTimeout(entry.timers.get(name));
+    entry.timers.delete(name);
+  }
+}
+
+/** The error answer to a refused up event: addressed like a reply to the up frame (its msg_id as parent_msg_id). */
+function upRefusalFrame(up: ReceivedUp, nodeName: string, reason: string): ErrorFrame {
+  invariant(reason.length > 0, 'a refusal says why');
+  const request: QueryFrame = {
+    kind: 'query',
+    header: { msg_id: up.msgId, timestamp: 0, sync: true },
+    route: { source: 'websocket', group: 'resource', operation: 'query', resource: formatWireResource(up.resource) },
+    content: null,
+    target: up.resource,
+  };
+  return errorFrame(freshStamp(), request, { source: 'cloudhub', content: `node ${nodeName}: ${reason}` });
+}

@@ -1,0 +1,436 @@
+// EdgeHub: the edge end of the stream. It keeps one connection to the cloud alive (reconnecting with
+// exponential back-off and full jitter), runs the hello, and glues the up sender and the down
+// receiver to the edge journal, executing their decisions in order: an ack leaves only after the
+// journal commit it covers resolved (synchronous=FULL), and up events resume after the cloud's upAcked.
+import { EventEmitter } from 'node:events';
+import type { WebSocket } from 'ws';
+import { invariant, type JsonValue, type Result, err, ok } from '../../kernel/index.js';
+import type { NewEvent } from '../../journal/index.js';
+import { keepaliveFrame, type Frame, type QueryFrame } from '../frames/frame.js';
+import {
+  acceptCloudHello,
+  assertLimits,
+  defaultAckPolicy,
+  defaultFlowLimits,
+  downAckDelayFired,
+  downCommitted,
+  downFrameReceived,
+  downReceiverLinkDown,
+  downReceiverLinkUp,
+  edgeHello,
+  outboxCommitFailed,
+  outboxCommitted,
+  outboxRead,
+  planOutboxCompaction,
+  prepareOutboxCommit,
+  startDownReceiver,
+  startUpSender,
+  upAckReceived,
+  upAckTimeoutFired,
+  upLinkDown,
+  upLinkUp,
+  type AckPolicy,
+  type CloudToEdgeFrame,
+  type DesiredChange,
+  type DownReceiverDecision,
+  type DownReceiverState,
+  type EdgeHello,
+  type EdgeSyncJournal,
+  type FlowLimits,
+  type Transition,
+  type UpEvent,
+  type UpEventTooLarge,
+  type UpSenderDecision,
+  type UpSenderState,
+  type WrongOutboxHead,
+} from '../sync/index.js';
+import { PendingQueries, QUERY_TIMEOUT_MS_DEFAULT, answerQuery, type QueryError, type QueryRequest, type QueryResponder } from './requests.js';
+import { StreamSession, defaultLiveness, freshStamp, type Liveness, type SessionEnd } from './session.js';
+import { atEdge, defaultUpRoute, edgeFrameOf, type UpRoute } from './wire.js';
+
+/** Reconnect back-off: exponential from min to max, each delay drawn uniformly from its upper half (jitter). */
+export interface Backoff {
+  readonly delayMsMin: number;
+  readonly delayMsMax: number;
+}
+
+export const defaultBackoff: Backoff = { delayMsMin: 500, delayMsMax: 30_000 };
+
+export interface EdgeHubOptions {
+  readonly nodeName: string;
+  /** Opens one stream connection (connectMtlsStream in production). */
+  readonly connect: () => Promise<Result<WebSocket, { readonly message: string }>>;
+  readonly journal: EdgeSyncJournal;
+  readonly limits?: FlowLimits;
+  readonly ackPolicy?: AckPolicy;
+  readonly liveness?: Liveness;
+  readonly backoff?: Backoff;
+  /** Where each up event goes on the wire; by default `data.resource`, else the node. */
+  readonly upRoute?: (event: UpEvent) => UpRoute;
+  /** Answers queries the cloud sends (the service bus); refused when absent. */
+  readonly respond?: QueryResponder;
+  /**
+   * After a full resync the cloud may lack history the edge compacted: these events report the
+   * edge's current state, and go up first (PROTOCOL.md, handshake `reportState`).
+   */
+  readonly stateReport?: () => readonly UpEvent[];
+  /** Structured log lines (pino-compatible); silent when absent. */
+  readonly log?: HubLog;
+}
+
+/** The subset of a pino logger the hubs use. */
+export interface HubLog {
+  info(object: object, message: string): void;
+  warn(object: object, message: string): void;
+}
+
+const silentLog: HubLog = { info: () => undefined, warn: () => undefined };
+
+export type ReportError = UpEventTooLarge | WrongOutboxHead | { readonly kind: 'JournalWriteFailed'; readonly message: string };
+
+/** What `edgehive status` shows of the edge's stream. */
+export interface EdgeHubStatus {
+  readonly phase: 'down' | 'connecting' | 'hello' | 'linked' | 'stopped';
+  readonly clusterId: string | null;
+  readonly outboxHead: number;
+  readonly outboxFloor: number;
+  /** The cloud's last cumulative ack of up events on the current link (null when unlinked). */
+  readonly upAcked: number | null;
+  readonly upInFlight: number;
+  readonly heldObjects: number;
+  readonly lastClose: SessionEnd | null;
+  readonly reconnects: number;
+}
+
+/**
+ * The edge end of the stream.
+ * @example
+ * const hub = await EdgeHub.open({ nodeName, connect: () => connectMtlsStream({ cloudUrl, credentials }), journal });
+ * hub.start();
+ * await hub.report([{ type: 'PodStarted.v1', data: { resource: 'default/podstatus/web', phase: 'Running' } }]);
+ */
+export class EdgeHub extends EventEmitter<{ linked: [mode: 'resume' | 'full']; unlinked: [end: SessionEnd]; desired: [changes: readonly DesiredChange[]] }> {
+  #sender: UpSenderState;
+  #receiver: DownReceiverState;
+  #session: StreamSession | null = null;
+  #phase: EdgeHubStatus['phase'] = 'down';
+  #hello: EdgeHello | null = null;
+  #helloTimer: NodeJS.Timeout | undefined;
+  #reconnectTimer: NodeJS.Timeout | undefined;
+  #timers = new Map<string, NodeJS.Timeout>();
+  #delayMs: number;
+  #writes: Promise<unknown> = Promise.resolve();
+  #queries = new PendingQueries();
+  #lastClose: SessionEnd | null = null;
+  #reconnects = 0;
+  readonly #limits: FlowLimits;
+  readonly #ack: AckPolicy;
+  readonly #liveness: Liveness;
+  readonly #backoff: Backoff;
+  readonly #route: (event: UpEvent) => UpRoute;
+  readonly #log: HubLog;
+
+  private constructor(
+    private readonly options: EdgeHubOptions,
+    private readonly journalId: string,
+    durable: Awaited<ReturnType<EdgeSyncJournal['loadSyncState']>>,
+  ) {
+    super();
+    this.#limits = options.limits ?? defaultFlowLimits;
+    this.#ack = options.ackPolicy ?? defaultAckPolicy;
+    assertLimits(this.#limits, this.#ack);
+    this.#liveness = options.liveness ?? defaultLiveness;
+    this.#backoff = options.backoff ?? defaultBackoff;
+    invariant(this.#backoff.delayMsMin > 0 && this.#backoff.delayMsMax >= this.#backoff.delayMsMin, 'back-off bounds are ordered');
+    this.#delayMs = this.#backoff.delayMsMin;
+    this.#route = options.upRoute ?? defaultUpRoute(options.nodeName);
+    this.#log = options.log ?? silentLog;
+    this.#sender = startUpSender({ head: durable.outboxHead, floor: durable.outboxFloor });
+    this.#receiver = startDownReceiver({ clusterId: durable.clusterId, held: durable.held });
+  }
+
+  /** Loads the sync state from the journal; call start() to connect. */
+  static async open(options: EdgeHubOptions): Promise<EdgeHub> {
+    const durable = await options.journal.loadSyncState();
+    return new EdgeHub(options, durable.journalId, durable);
+  }
+
+  start(): void {
+    invariant(this.#phase === 'down', 'start() is called once');
+    this.#connect();
+  }
+
+  /**
+   * Journals `journalEvents` and appends `events` to the outbox in one durable transaction, then
+   * sends them when the window allows. Resolves with the last outbox seq once committed.
+   */
+  report(events: readonly UpEvent[], journalEvents: readonly NewEvent[] = []): Promise<Result<number, ReportError>> {
+    const prepared = prepareOutboxCommit(this.#sender, events, this.#senderOptions);
+    if (!prepared.ok) return Promise.resolve(err(prepared.error));
+    this.#sender = prepared.value.state;
+    const commit = prepared.value.commit;
+    return this.#serially(async () => {
+      let result: Result<void, WrongOutboxHead>;
+      try {
+        result = await this.options.journal.commitWithOutbox(journalEvents, commit);
+      } catch (error) {
+        this.#sender = outboxCommitFailed(this.#sender);
+        return err({ kind: 'JournalWriteFailed' as const, message: (error as Error).message });
+      }
+      if (!result.ok) {
+        this.#sender = outboxCommitFailed(this.#sender);
+        return err(result.error);
+      }
+      this.#up((s) => outboxCommitted(s, commit, this.#senderOptions));
+      return ok(commit.after + commit.entries.length);
+    });
+  }
+
+  /** Asks the cloud (ConfigMap/Secret on demand, service bus); retried after reconnects until the timeout. */
+  query(request: QueryRequest, timeoutMs = QUERY_TIMEOUT_MS_DEFAULT): Promise<Result<JsonValue, QueryError>> {
+    return this.#queries.ask(request, timeoutMs, (frame) => this.#phase === 'linked' && (this.#session?.send(frame) ?? false));
+  }
+
+  /** Removes outbox entries the cloud acknowledged (bounded journal). */
+  compactOutbox(): Promise<void> {
+    const planned = planOutboxCompaction(this.#sender);
+    if (planned === undefined) return Promise.resolve();
+    this.#sender = planned.state;
+    return this.#serially(() => this.options.journal.compactOutbox(planned.through));
+  }
+
+  status(): EdgeHubStatus {
+    const link = this.#sender.link;
+    return {
+      phase: this.#phase,
+      clusterId: this.#receiver.clusterId,
+      outboxHead: this.#sender.head,
+      outboxFloor: this.#sender.floor,
+      upAcked: link?.ackedUpTo ?? null,
+      upInFlight: link?.window.length ?? 0,
+      heldObjects: this.#receiver.held.size,
+      lastClose: this.#lastClose,
+      reconnects: this.#reconnects,
+    };
+  }
+
+  /** Closes the connection, stops reconnecting and waits for journal writes in flight. */
+  async stop(): Promise<void> {
+    this.#phase = 'stopped';
+    clearTimeout(this.#reconnectTimer);
+    clearTimeout(this.#helloTimer);
+    for (const timer of this.#timers.values()) clearTimeout(timer);
+    this.#session?.close(1001, 'edge stopping');
+    this.#queries.failAll('the edge hub stopped');
+    await this.#writes.catch(() => undefined);
+  }
+
+  /** Drops the current connection without a close handshake, as a network failure would (tests, diagnostics). */
+  dropConnection(): void {
+    this.#session?.terminate();
+  }
+
+  get #senderOptions() {
+    return { limits: this.#limits };
+  }
+
+  #connect(): void {
+    if (this.#phase === 'stopped') return;
+    this.#phase = 'connecting';
+    void this.options.connect().then((opened) => {
+      if (this.#phase === 'stopped') {
+        if (opened.ok) opened.value.terminate();
+        return;
+      }
+      if (!opened.ok) {
+        this.#log.warn({ node: this.options.nodeName, error: opened.error.message }, 'stream connect failed');
+        return this.#reconnectLater();
+      }
+      this.#linkSocket(opened.value);
+    });
+  }
+
+  #linkSocket(socket: WebSocket): void {
+    const nodeName = this.options.nodeName;
+    const session = new StreamSession(socket, this.#limits.frameBytesMax, this.#liveness, {
+      frame: (frame) => this.#received(session, frame),
+      closed: (end) => this.#closed(session, end),
+      keepaliveDue: () => keepaliveFrame(freshStamp(), { from: 'edge', nodeName }),
+    });
+    this.#session = session;
+    this.#phase = 'hello';
+    const hello = edgeHello({ nodeName, journalId: this.journalId, clusterId: this.#receiver.clusterId, upFloor: this.#sender.floor, outboxHead: this.#sender.head });
+    this.#hello = hello;
+    session.send(edgeFrameOf(hello, nodeName, freshStamp(), this.#route));
+    // A cloud that never answers the hello is as dead as a silent peer.
+    this.#helloTimer = setTimeout(() => this.#phase === 'hello' && session.close(1002, 'no hello from the cloud'), this.#liveness.deadPeerMs);
+    this.#helloTimer.unref();
+  }
+
+  #received(session: StreamSession, frame: Frame): void {
+    if (session !== this.#session) return;
+    const inbound = atEdge(frame);
+    if (!inbound.ok) return session.close(1002, inbound.error.reason);
+    const value = inbound.value;
+    if (value.kind === 'other') return this.#other(session, value.frame);
+    if (value.kind === 'keepalive') return;
+    const message = value.message;
+    if (this.#phase === 'hello') return this.#handshake(session, message);
+    if (value.ack !== undefined) this.#up((s) => upAckReceived(s, value.ack!, this.#senderOptions));
+    switch (message.kind) {
+      case 'hello':
+        return session.close(1002, 'a second hello');
+      case 'ack':
+        return this.#up((s) => upAckReceived(s, message.upTo, this.#senderOptions));
+      case 'desired':
+      case 'tombstone':
+      case 'synced':
+        return this.#down((s) => downFrameReceived(s, message, this.#ack));
+    }
+  }
+
+  #other(session: StreamSession, frame: Frame): void {
+    if (this.#phase !== 'linked') return session.close(1002, `expected hello as the first frame, got ${frame.kind}`);
+    if (frame.kind === 'response' || frame.kind === 'error') {
+      this.#queries.answered(frame);
+      return;
+    }
+    if (frame.kind !== 'query') return;
+    const query: QueryFrame = frame;
+    const respond = this.options.respond ?? (() => Promise.resolve(err(`edge ${this.options.nodeName} answers no queries`)));
+    void answerQuery(query, 'servicebus', respond).then((answer) => session.send(answer));
+  }
+
+  #handshake(session: StreamSession, message: CloudToEdgeFrame): void {
+    const agreed = acceptCloudHello(this.#hello!, message);
+    if (!agreed.ok) {
+      this.#log.warn({ node: this.options.nodeName, reason: agreed.error.reason }, 'cloud hello refused');
+      return session.close(agreed.error.closeCode, agreed.error.reason);
+    }
+    clearTimeout(this.#helloTimer);
+    this.#phase = 'linked';
+    this.#delayMs = this.#backoff.delayMsMin;
+    const { mode, clusterId, upAcked, reportState } = agreed.value;
+    this.#log.info({ node: this.options.nodeName, mode, clusterId, upAcked }, 'stream linked');
+    this.#down((s) => downReceiverLinkUp(s, mode, clusterId));
+    this.#up((s) => upLinkUp(s, upAcked, this.#senderOptions));
+    this.#queries.resendAll((frame) => session.send(frame));
+    if (reportState && this.options.stateReport !== undefined) {
+      const events = this.options.stateReport();
+      if (events.length > 0) void this.report(events);
+    }
+    this.emit('linked', mode);
+  }
+
+  #closed(session: StreamSession, end: SessionEnd): void {
+    if (session !== this.#session) return;
+    this.#session = null;
+    this.#lastClose = end;
+    clearTimeout(this.#helloTimer);
+    this.#up((s) => upLinkDown(s));
+    this.#down((s) => downReceiverLinkDown(s));
+    this.#log.info({ node: this.options.nodeName, code: end.code, reason: end.reason, local: end.local }, 'stream closed');
+    this.emit('unlinked', end);
+    if (this.#phase === 'stopped') return;
+    this.#phase = 'down';
+    this.#reconnectLater();
+  }
+
+  #reconnectLater(): void {
+    if (this.#phase === 'stopped') return;
+    this.#phase = 'down';
+    const delay = this.#delayMs / 2 + Math.random() * (this.#delayMs / 2);
+    this.#delayMs = Math.min(this.#backoff.delayMsMax, this.#delayMs * 2);
+    this.#reconnects += 1;
+    this.#reconnectTimer = setTimeout(() => this.#connect(), delay);
+  }
+
+  #up(step: (state: UpSenderState) => Transition<UpSenderState, UpSenderDecision>): void {
+    const { state, decisions } = step(this.#sender);
+    this.#sender = state;
+    for (const decision of decisions) this.#executeUp(decision);
+  }
+
+  #executeUp(decision: UpSenderDecision): void {
+    switch (decision.type) {
+      case 'send':
+        this.#session?.send(edgeFrameOf(decision.frame, this.options.nodeName, freshStamp(), this.#route));
+        return;
+      case 'readOutbox': {
+        const { after, framesMax, bytesMax } = decision;
+        // Reads wait behind writes in flight, so they see every entry the sender counts as committed.
+        void this.#serially(() => this.options.journal.readOutbox(after, framesMax, bytesMax)).then((entries) =>
+          this.#up((s) => outboxRead(s, after, entries.filter((e) => e.seq <= s.head), this.#senderOptions)),
+        );
+        return;
+      }
+      case 'armTimer':
+        return this.#arm(decision.timer, decision.afterMs, () => this.#up((s) => upAckTimeoutFired(s)));
+      case 'cancelTimer':
+        return this.#cancel(decision.timer);
+      case 'resume':
+        this.#log.warn({ node: this.options.nodeName, reason: decision.reason }, 'stream resumes');
+        this.#session?.close(1002, decision.reason);
+        return;
+    }
+  }
+
+  #down(step: (state: DownReceiverState) => Transition<DownReceiverState, DownReceiverDecision>): void {
+    const { state, decisions } = step(this.#receiver);
+    this.#receiver = state;
+    for (const decision of decisions) this.#executeDown(decision);
+  }
+
+  #executeDown(decision: DownReceiverDecision): void {
+    switch (decision.type) {
+      case 'commit': {
+        const { commitId, changes, clusterId } = decision;
+        void this.#serially(() => this.options.journal.commitDesired(changes, clusterId)).then(
+          () => {
+            this.#down((s) => downCommitted(s, commitId, this.#ack));
+            if (changes.length > 0) this.emit('desired', changes);
+          },
+          // A failed commit must never be acknowledged: stop the link; the cloud resends from `acked`.
+          (error: Error) => {
+            this.#log.warn({ node: this.options.nodeName, error: error.message }, 'desired commit failed');
+            void this.stop();
+          },
+        );
+        return;
+      }
+      case 'send':
+        this.#session?.send(edgeFrameOf(decision.frame, this.options.nodeName, freshStamp(), this.#route));
+        return;
+      case 'armTimer':
+        return this.#arm(decision.timer, decision.afterMs, () => this.#down((s) => downAckDelayFired(s)));
+      case 'cancelTimer':
+        return this.#cancel(decision.timer);
+      case 'resume':
+        this.#log.warn({ node: this.options.nodeName, reason: decision.reason }, 'stream resumes');
+        this.#session?.close(1002, decision.reason);
+        return;
+    }
+  }
+
+  /** Journal work runs one at a time, in the order decided: commits land in order, reads see them. */
+  #serially<T>(work: () => Promise<T>): Promise<T> {
+    const next = this.#writes.then(work, work);
+    this.#writes = next.catch(() => undefined);
+    return next;
+  }
+
+  #arm(name: string, afterMs: number, fire: () => void): void {
+    this.#cancel(name);
+    const timer = setTimeout(() => {
+      this.#timers.delete(name);
+      fire();
+    }, afterMs);
+    timer.unref();
+    this.#timers.set(name, timer);
+  }
+
+  #cancel(name: string): void {
+    clearTimeout(this.#timers.get(name));
+    this.#timers.delete(name);
+  }
+}

@@ -1,0 +1,115 @@
+// The stream end to end over real mTLS websockets on 127.0.0.1, in one process: a CloudHub behind
+// the stream server, EdgeHubs with certificates from the bootstrap. Method: drive a transfer, cut
+// the connection in the middle (terminate, as a network failure does), and check PROTOCOL.md's
+// invariants on what the cloud's effects and the edge's journal hold once the link is back.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { compareResourceVersions, type DesiredChange } from '../sync/index.js';
+import { MemoryEdgeJournal, RecordingEffects, StandInDesired, openTestEdge, startStreamCloud, until, type StreamCloud } from './stream.testing.js';
+import type { EdgeHub } from './edge-hub.js';
+
+const cleanups: Array<() => Promise<void>> = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+async function tempDir(): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'edgehive-edge-'));
+  cleanups.push(() => rm(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+async function cloudWith(desired: StandInDesired, effects: RecordingEffects): Promise<StreamCloud> {
+  const cloud = await startStreamCloud({ desired, effects });
+  cleanups.push(() => cloud.close());
+  return cloud;
+}
+
+async function edgeOf(cloud: StreamCloud, nodeName: string, journal: MemoryEdgeJournal): Promise<EdgeHub> {
+  const credentials = await cloud.join(nodeName, await tempDir());
+  const edge = await openTestEdge(cloud.server.url, credentials, journal);
+  cleanups.push(() => edge.stop());
+  return edge;
+}
+
+describe('up: a log applied exactly once, in order', () => {
+  it('10,000 events with the connection cut three times in the middle', async () => {
+    const effects = new RecordingEffects();
+    const cloud = await cloudWith(new StandInDesired(), effects);
+    const journal = new MemoryEdgeJournal('journal-a');
+    const edge = await edgeOf(cloud, 'edge-1', journal);
+    edge.start();
+    const total = 10_000;
+    const cutsAt = new Set([2_000, 5_000, 8_000]);
+    for (let i = 1; i <= total; i += 100) {
+      const batch = Array.from({ length: 100 }, (_, k) => ({ type: 'ValueReported.v1', data: { n: i + k } }));
+      const reported = await edge.report(batch);
+      expect(reported.ok).toBe(true);
+      if ([...cutsAt].some((cut) => cut >= i && cut < i + 100)) {
+        await until(() => (effects.applied.get('edge-1')?.seqs.length ?? 0) >= i - 500, 'some progress before the cut');
+        edge.dropConnection();
+      }
+    }
+    await until(() => (effects.applied.get('edge-1')?.seqs.length ?? 0) === total, 'every event applied');
+    const applied = effects.applied.get('edge-1')!;
+    expect(applied.seqs).toEqual(Array.from({ length: total }, (_, i) => i + 1));
+    expect(applied.events.map((e) => (e.data as { n: number }).n)).toEqual(Array.from({ length: total }, (_, i) => i + 1));
+    await until(() => edge.status().upAcked === total, 'the cloud acknowledges the whole outbox');
+    expect(edge.status().reconnects).toBeGreaterThanOrEqual(3);
+  });
+});
+
+describe('down: level-based, newest revision wins', () => {
+  it('10,000 revisions of 1,000 objects with the connection cut while they change', async () => {
+    const desired = new StandInDesired();
+    const cloud = await cloudWith(desired, new RecordingEffects());
+    const journal = new MemoryEdgeJournal('journal-b');
+    const edge = await edgeOf(cloud, 'edge-2', journal);
+    const applied = new Map<string, string[]>();
+    edge.on('desired', (changes: readonly DesiredChange[]) => {
+      for (const change of changes) if (change.op === 'put') applied.set(change.key, [...(applied.get(change.key) ?? []), change.resourceVersion]);
+    });
+    edge.start();
+    for (let revision = 1; revision <= 10; revision++) {
+      for (let i = 0; i < 1000; i++) desired.putConfigMap('edge-2', `cm-${i}`, { revision: String(revision), i: String(i) });
+      cloud.hub.desiredChanged('edge-2');
+      if (revision % 3 === 0) {
+        await until(() => journal.objects.size > 0, 'objects arriving');
+        edge.dropConnection();
+      }
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    const newest = desired.desiredSet('edge-2');
+    await until(
+      () => [...newest.objects.values()].every((o) => journal.objects.get(o.key)?.resourceVersion === o.resourceVersion),
+      'the edge holds the newest revision of every object',
+      60_000,
+    );
+    expect(journal.objects.size).toBe(1000);
+    for (const object of newest.objects.values()) {
+      const held = journal.objects.get(object.key)!;
+      expect(held.contentHash).toBe(object.contentHash);
+      expect((held.content as { data: { revision: string } }).data.revision).toBe('10');
+    }
+    for (const [key, revisions] of applied) {
+      for (let i = 1; i < revisions.length; i++) expect(compareResourceVersions(revisions[i]!, revisions[i - 1]!), key).toBeGreaterThan(0);
+    }
+  });
+
+  it('an object no longer desired is deleted at the edge by a tombstone', async () => {
+    const desired = new StandInDesired();
+    const cloud = await cloudWith(desired, new RecordingEffects());
+    const journal = new MemoryEdgeJournal('journal-c');
+    const edge = await edgeOf(cloud, 'edge-3', journal);
+    desired.putConfigMap('edge-3', 'keep', { a: '1' });
+    const gone = desired.putConfigMap('edge-3', 'gone', { b: '2' });
+    edge.start();
+    await until(() => journal.objects.size === 2, 'both objects at the edge');
+    desired.remove('edge-3', gone.uid);
+    cloud.hub.desiredChanged('edge-3');
+    await until(() => journal.objects.size === 1, 'the removed object deleted');
+    expect([...journal.objects.keys()]).toEqual(['configmaps/default/keep']);
+  });
+});

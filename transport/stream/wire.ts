@@ -1,0 +1,221 @@
+// Maps the sync cores' messages to beehive frames and back: object keys to resource strings, the
+// hello contents, up events with their route, and the cumulative ack. The codec validated the shape;
+// this layer checks what only the stream knows (a down frame's type is a desired type, and so on).
+import { err, isJsonObject, ok, type JsonObject, type JsonValue, type Result } from '../../kernel/index.js';
+import { contentHash, desiredContentOf } from '../frames/codec.js';
+import {
+  ackFrame,
+  cloudHelloFrame,
+  downObjectFrame,
+  downTombstoneFrame,
+  edgeHelloFrame,
+  syncedFrame,
+  upEventFrame,
+  DESIRED_RESOURCE_TYPES,
+  type DesiredResourceType,
+  type Frame,
+  type ObjectContent,
+  type Stamp,
+  type UpOperation,
+  type UpSource,
+} from '../frames/frame.js';
+import { formatWireResource, parseWireResource, type DeviceEventResource, type ObjectResource } from '../frames/resource.js';
+import type { CloudHello, CloudToEdgeFrame, DownFrame, EdgeHello, EdgeToCloudFrame, ObjectKey, UpEvent } from '../sync/index.js';
+
+/** Plural API resource names of the desired types, as object keys spell them (`configmaps/default/app`). */
+const pluralOf: { readonly [T in DesiredResourceType]: string } = {
+  pod: 'pods',
+  configmap: 'configmaps',
+  secret: 'secrets',
+  service: 'services',
+  endpoints: 'endpoints',
+  node: 'nodes',
+  device: 'devices',
+  devicemodel: 'devicemodels',
+};
+const typeOfPlural = new Map(Object.entries(pluralOf).map(([type, plural]) => [plural, type as DesiredResourceType]));
+
+/** The object key of a desired object: `<plural>/<namespace>/<name>`, empty namespace when cluster-scoped. */
+export function objectKeyOf(type: DesiredResourceType, namespace: string | null, name: string): ObjectKey {
+  return `${pluralOf[type]}/${namespace ?? ''}/${name}`;
+}
+
+/** The wire resource of an object key; undefined for a key no desired set may hold. */
+export function resourceOfKey(key: ObjectKey): (ObjectResource & { readonly type: DesiredResourceType }) | undefined {
+  const [plural = '', namespace = '', name = '', ...rest] = key.split('/');
+  const type = typeOfPlural.get(plural);
+  if (type === undefined || name === '' || rest.length > 0) return undefined;
+  return { kind: 'object', namespace: namespace === '' ? null : namespace, type, name };
+}
+
+/** Where an up event goes on the wire: KubeEdge's source module, operation and resource. */
+export interface UpRoute {
+  readonly source: UpSource;
+  readonly operation: UpOperation;
+  readonly resource: ObjectResource | DeviceEventResource;
+}
+
+/**
+ * The default route of an up event: `data.resource` when the event names one (a wire resource
+ * string such as `default/podstatus/web`), else the node itself. The event type travels in the
+ * beehive header's `type`, which KubeEdge passes through untouched.
+ */
+export function defaultUpRoute(nodeName: string): (event: UpEvent) => UpRoute {
+  const node: ObjectResource = { kind: 'object', namespace: null, type: 'nodestatus', name: nodeName };
+  return (event) => {
+    const named = isJsonObject(event.data) && typeof event.data['resource'] === 'string' ? parseWireResource(event.data['resource']) : undefined;
+    if (named === undefined || !named.ok) return { source: 'edged', operation: 'update', resource: node };
+    const resource = named.value;
+    if (resource.kind === 'deviceEvent') return { source: 'twin', operation: 'update', resource };
+    if (resource.kind !== 'object') return { source: 'edged', operation: 'update', resource: node };
+    return { source: resource.type === 'device' ? 'twin' : 'edged', operation: 'update', resource };
+  };
+}
+
+/** An up event as the cloud receives it: the event, and the resource and operation it acts on. */
+export interface ReceivedUp {
+  readonly seq: number;
+  readonly event: UpEvent;
+  readonly resource: ObjectResource | DeviceEventResource;
+  readonly operation: string;
+  readonly msgId: string;
+}
+
+/** The sync message a frame carries, or what else it is; a frame the stream does not take is a refusal with a reason. */
+export type InboundAtCloud =
+  | { readonly kind: 'sync'; readonly message: EdgeToCloudFrame; readonly up?: ReceivedUp }
+  | { readonly kind: 'keepalive'; readonly ack?: number }
+  | { readonly kind: 'other'; readonly frame: Frame };
+
+export type InboundAtEdge =
+  | { readonly kind: 'sync'; readonly message: CloudToEdgeFrame; readonly ack?: number }
+  | { readonly kind: 'keepalive'; readonly ack?: number }
+  | { readonly kind: 'other'; readonly frame: Frame };
+
+/** Why a frame cannot go to the sync cores; the stream closes with 1002 and this reason. */
+export type WireRefusal = { readonly kind: 'WrongDirection' | 'NotDesired'; readonly reason: string };
+
+/** The frame for a message the edge sends. */
+export function edgeFrameOf(message: EdgeToCloudFrame, nodeName: string, stamp: Stamp, route: (event: UpEvent) => UpRoute): Frame {
+  switch (message.kind) {
+    case 'hello': {
+      const { protocolVersion, clusterId, journalId, upFloor, outboxHead } = message;
+      return edgeHelloFrame(stamp, { protocolVersion, nodeName, clusterId, journalId, upFloor, outboxHead });
+    }
+    case 'up': {
+      const where = route(message.event);
+      const frame = upEventFrame(stamp, { ...where, content: message.event.data, seq: message.seq });
+      return { ...frame, header: { ...frame.header, type: message.event.type } };
+    }
+    case 'ack':
+      return ackFrame(stamp, { from: 'edge', nodeName, ack: message.upTo });
+  }
+}
+
+/** The frame for a message the cloud sends. */
+export function cloudFrameOf(message: CloudToEdgeFrame, nodeName: string, stamp: Stamp): Frame {
+  switch (message.kind) {
+    case 'hello': {
+      const { protocolVersion, clusterId, journalId, upAcked, sync } = message;
+      return cloudHelloFrame(stamp, { protocolVersion, nodeName, clusterId, journalId, upAcked, sync });
+    }
+    case 'ack':
+      return ackFrame(stamp, { from: 'cloud', nodeName, ack: message.upTo });
+    case 'synced':
+      return syncedFrame(stamp, { nodeName, seq: message.seq });
+    case 'desired': {
+      const resource = resourceOfKey(message.key);
+      if (resource === undefined) throw new Error(`desired key ${message.key} names no desired resource type`);
+      const object = withRevision(message.content, message.resourceVersion);
+      return downObjectFrame(stamp, { operation: 'update', type: resource.type, object, seq: message.seq });
+    }
+    case 'tombstone': {
+      const resource = resourceOfKey(message.key);
+      if (resource === undefined) throw new Error(`tombstone key ${message.key} names no desired resource type`);
+      return downTombstoneFrame(stamp, { resource, uid: message.uid, resourceVersion: message.resourceVersion, seq: message.seq });
+    }
+  }
+}
+
+/** Desired content has no resourceVersion (PROTOCOL.md); the frame's metadata carries it again. */
+function withRevision(content: JsonValue, resourceVersion: string): ObjectContent {
+  const object = content as JsonObject;
+  const metadata = object['metadata'] as JsonObject;
+  return { ...object, metadata: { ...metadata, resourceVersion } } as unknown as ObjectContent;
+}
+
+/** What a decoded frame means to the cloud's side of a session. */
+export function atCloud(frame: Frame): Result<InboundAtCloud, WireRefusal> {
+  switch (frame.kind) {
+    case 'edgeHello': {
+      const c = frame.content;
+      const hello: EdgeHello = { kind: 'hello', role: 'edge', protocolVersion: c.protocolVersion, nodeName: c.nodeName, clusterId: c.clusterId, journalId: c.journalId, upFloor: c.upFloor, outboxHead: c.outboxHead };
+      return ok({ kind: 'sync', message: hello });
+    }
+    case 'upEvent': {
+      const event: UpEvent = { type: frame.header.type ?? `${frame.route.source}.${frame.route.operation}`, data: frame.content };
+      const up: ReceivedUp = { seq: frame.header.seq, event, resource: frame.target, operation: frame.route.operation, msgId: frame.header.msg_id };
+      return ok({ kind: 'sync', message: { kind: 'up', seq: frame.header.seq, event }, up });
+    }
+    case 'ack':
+      return frame.route.source === 'websocket' ? ok({ kind: 'sync', message: { kind: 'ack', upTo: frame.header.ack } }) : wrongWay(frame.kind);
+    case 'keepalive':
+      return frame.route.source === 'websocket' ? ok({ kind: 'keepalive', ...ackOf(frame.header.ack) }) : wrongWay(frame.kind);
+    case 'cloudHello':
+    case 'downObject':
+    case 'downTombstone':
+    case 'synced':
+      return wrongWay(frame.kind);
+    case 'query':
+    case 'response':
+    case 'error':
+      return ok({ kind: 'other', frame });
+  }
+}
+
+/** What a decoded frame means to the edge's side of a session. */
+export function atEdge(frame: Frame): Result<InboundAtEdge, WireRefusal> {
+  switch (frame.kind) {
+    case 'cloudHello': {
+      const c = frame.content;
+      if (c.journalId === null) return err({ kind: 'WrongDirection', reason: 'a cloud hello names the journal it follows' });
+      const hello: CloudHello = { kind: 'hello', role: 'cloud', protocolVersion: c.protocolVersion, nodeName: c.nodeName, clusterId: c.clusterId, journalId: c.journalId, upAcked: c.upAcked, sync: c.sync };
+      return ok({ kind: 'sync', message: hello });
+    }
+    case 'downObject': {
+      if (!isDesiredType(frame.target.type)) return err({ kind: 'NotDesired', reason: `type ${frame.target.type} is never desired` });
+      const content = desiredContentOf(frame.content);
+      const key = objectKeyOf(frame.target.type, frame.target.namespace, frame.target.name);
+      const message: DownFrame = { kind: 'desired', seq: frame.header.seq, uid: frame.content.metadata.uid, key, resourceVersion: frame.header.resourceversion, contentHash: contentHash(content), content };
+      return ok({ kind: 'sync', message, ...ackOf(frame.header.ack) });
+    }
+    case 'downTombstone': {
+      const key = objectKeyOf(frame.target.type, frame.target.namespace, frame.target.name);
+      const message: DownFrame = { kind: 'tombstone', seq: frame.header.seq, uid: frame.content.uid, key, resourceVersion: frame.header.resourceversion };
+      return ok({ kind: 'sync', message, ...ackOf(frame.header.ack) });
+    }
+    case 'synced':
+      return ok({ kind: 'sync', message: { kind: 'synced', seq: frame.header.seq }, ...ackOf(frame.header.ack) });
+    case 'ack':
+      return frame.route.source === 'cloudhub' ? ok({ kind: 'sync', message: { kind: 'ack', upTo: frame.header.ack } }) : wrongWay(frame.kind);
+    case 'keepalive':
+      return frame.route.source === 'cloudhub' ? ok({ kind: 'keepalive', ...ackOf(frame.header.ack) }) : wrongWay(frame.kind);
+    case 'edgeHello':
+    case 'upEvent':
+      return wrongWay(frame.kind);
+    case 'query':
+    case 'response':
+    case 'error':
+      return ok({ kind: 'other', frame });
+  }
+}
+
+const desiredTypes: ReadonlySet<string> = new Set(DESIRED_RESOURCE_TYPES);
+const isDesiredType = (type: string): type is DesiredResourceType => desiredTypes.has(type);
+
+const ackOf = (ack: number | undefined): { readonly ack?: number } => (ack === undefined ? {} : { ack });
+
+const wrongWay = (kind: string): Result<never, WireRefusal> => err({ kind: 'WrongDirection', reason: `a ${kind} frame does not travel this way` });
+
+/** The wire resource string of an up event's route, for logs and authorization refusals. */
+export const routeText = (route: UpRoute): string => formatWireResource(route.resource);
