@@ -109,7 +109,13 @@ export interface EdgeHubStatus {
  * hub.start();
  * await hub.report([{ type: 'PodStarted.v1', data: { resource: 'default/podstatus/web', phase: 'Running' } }]);
  */
-export class EdgeHub extends EventEmitter<{ linked: [mode: 'resume' | 'full']; unlinked: [end: SessionEnd]; desired: [changes: readonly DesiredChange[]] }> {
+export class EdgeHub extends EventEmitter<{
+  linked: [mode: 'resume' | 'full'];
+  unlinked: [end: SessionEnd];
+  desired: [changes: readonly DesiredChange[]];
+  /** The cloud refused an up event (authorization): the reason; the event counts as applied as nothing. */
+  refused: [reason: string];
+}> {
   #sender: UpSenderState;
   #receiver: DownReceiverState;
   #session: StreamSession | null = null;
@@ -292,7 +298,9 @@ export class EdgeHub extends EventEmitter<{ linked: [mode: 'resume' | 'full']; u
   #other(session: StreamSession, frame: Frame): void {
     if (this.#phase !== 'linked') return session.close(1002, `expected hello as the first frame, got ${frame.kind}`);
     if (frame.kind === 'response' || frame.kind === 'error') {
-      this.#queries.answered(frame);
+      if (this.#queries.answered(frame) || frame.kind !== 'error') return;
+      this.#log.warn({ node: this.options.nodeName, reason: frame.content }, 'cloud refused an up event');
+      this.emit('refused', frame.content);
       return;
     }
     if (frame.kind !== 'query') return;
