@@ -16,7 +16,13 @@ export {
   eventsPerAppendMax,
 } from './event-store.port.js';
 export { MemoryEventStore } from './memory.event-store.js';
-export { openSqliteJournal, SqliteEventStore, type SqliteJournalOptions } from './sqlite.event-store.js';
+export {
+  openSqliteJournal,
+  SqliteEventStore,
+  type SqliteJournalOptions,
+  type StreamAppend,
+  type StreamAppended,
+} from './sqlite.event-store.js';
 export { type JournalOpenError, describeJournalOpenError } from './journal-errors.js';
 export {
   openEsdbJournal,

@@ -18,6 +18,7 @@ import {
   type SnapshotRecord,
   type StreamId,
   type StreamSummary,
+  type WrongExpectedVersion,
 } from './event-store.port.js';
 import { followLog } from './follow-log.js';
 import type { JournalOpenError } from './journal-errors.js';
@@ -58,13 +59,39 @@ interface SerializedEvent {
   readonly meta: string;
 }
 
-interface PendingAppend {
+/** One stream's part of a transaction: what `append` takes, already serialized. */
+interface SerializedAppend {
   readonly stream: StreamId;
   readonly expected: ExpectedVersion;
   readonly events: readonly SerializedEvent[];
+}
+
+interface PendingAppend extends SerializedAppend {
   readonly resolve: (result: AppendResult) => void;
   readonly reject: (error: unknown) => void;
 }
+
+/** One stream's part of a `commitAlongside` transaction. */
+export interface StreamAppend {
+  readonly stream: StreamId;
+  readonly expected: ExpectedVersion;
+  readonly events: readonly NewEvent[];
+}
+
+/** Where one stream of a `commitAlongside` transaction ended up. */
+export interface StreamAppended {
+  readonly stream: StreamId;
+  readonly nextVersion: number;
+  readonly position: bigint;
+}
+
+/** Carries a refusal out of a better-sqlite3 transaction function, which rolls back on any throw. */
+class RolledBack {
+  constructor(readonly error: unknown) {}
+}
+
+const serialize = (events: readonly NewEvent[]): SerializedEvent[] =>
+  events.map((e) => ({ type: e.type, data: JSON.stringify(e.data), meta: JSON.stringify(e.meta) }));
 
 const sqliteCode = (error: unknown): string =>
   typeof error === 'object' && error !== null && 'code' in error ? String((error as { code: unknown }).code) : '';
@@ -261,7 +288,7 @@ export class SqliteEventStore implements EventStore {
     invariant(events.length <= eventsPerAppendMax, 'append batch bounded');
     let serialized: SerializedEvent[];
     try {
-      serialized = events.map((e) => ({ type: e.type, data: JSON.stringify(e.data), meta: JSON.stringify(e.meta) }));
+      serialized = serialize(events);
     } catch (error) {
       return Promise.reject(error instanceof Error ? error : new Error(String(error)));
     }
@@ -273,6 +300,55 @@ export class SqliteEventStore implements EventStore {
         queueMicrotask(() => this.#flush());
       }
     });
+  }
+
+  /**
+   * Runs `alongside` on this journal's connection and appends `appends`, all in ONE immediate
+   * transaction, committed with the journal's synchronous setting. It exists for adapters that keep
+   * their own tables in the journal file and must commit them atomically with events (the edge's
+   * outbox, transport/stream). `alongside` runs first and may refuse by returning an error: that
+   * error, or a wrong expected version of any stream, rolls the whole transaction back and is
+   * returned. Appends still queued for group commit are committed before, so positions follow call
+   * order. `alongside` must not open transactions of its own; it may read, write and create tables
+   * other than the journal's (`events`, `streams`, `snapshots`, `journal_meta`).
+   * @example
+   * const r = store.commitAlongside([{ stream: 'node-edge-1', expected: 'any', events }], (db) => {
+   *   db.prepare('INSERT INTO outbox (seq, type, data, bytes) VALUES (?, ?, ?, ?)').run(1, type, data, bytes);
+   *   return ok(undefined);
+   * });
+   */
+  commitAlongside<T, E>(
+    appends: readonly StreamAppend[],
+    alongside: (db: Database.Database) => Result<T, E>,
+  ): Result<{ readonly value: T; readonly appended: readonly StreamAppended[] }, E | WrongExpectedVersion> {
+    invariant(!this.#closed, 'commitAlongside on a closed journal');
+    invariant(!(this.#options.readonly ?? false), 'commitAlongside on a read-only journal');
+    for (const a of appends) invariant(a.events.length > 0 && a.events.length <= eventsPerAppendMax, 'each append carries 1 … eventsPerAppendMax events');
+    const serialized = appends.map((a) => ({ stream: a.stream, expected: a.expected, events: serialize(a.events) }));
+    this.#flush();
+    const bytesBefore = this.#totalBytes;
+    let committed: { readonly value: T; readonly appended: readonly StreamAppended[] };
+    try {
+      committed = this.#db.transaction(() => this.#runAlongside(serialized, alongside)).immediate();
+    } catch (error) {
+      this.#totalBytes = bytesBefore;
+      if (error instanceof RolledBack) return err(error.error as E | WrongExpectedVersion);
+      throw error;
+    }
+    if (committed.appended.length > 0) {
+      this.#appended.next();
+      this.#compactIfOverLimit();
+    }
+    return ok(committed);
+  }
+
+  /**
+   * Runs `read` on this journal's connection inside one read transaction, so an adapter keeping its
+   * own tables in the journal file (see commitAlongside) sees them consistently. `read` must not write.
+   */
+  readAlongside<T>(read: (db: Database.Database) => T): T {
+    invariant(!this.#closed, 'readAlongside on a closed journal');
+    return this.#db.transaction(() => read(this.#db)).deferred();
   }
 
   async *readStream(stream: StreamId, range: ReadRange = {}): AsyncIterable<RecordedEvent> {
@@ -379,7 +455,22 @@ export class SqliteEventStore implements EventStore {
     this.#compactIfOverLimit();
   }
 
-  #appendInTransaction(p: PendingAppend): AppendResult {
+  #runAlongside<T, E>(
+    appends: readonly SerializedAppend[],
+    alongside: (db: Database.Database) => Result<T, E>,
+  ): { readonly value: T; readonly appended: readonly StreamAppended[] } {
+    const done = alongside(this.#db);
+    if (!done.ok) throw new RolledBack(done.error);
+    const appended: StreamAppended[] = [];
+    for (const a of appends) {
+      const result = this.#appendInTransaction(a);
+      if (!result.ok) throw new RolledBack(result.error);
+      appended.push({ stream: a.stream, ...result.value });
+    }
+    return { value: done.value, appended };
+  }
+
+  #appendInTransaction(p: SerializedAppend): AppendResult {
     const actual = this.#sql.head.get(p.stream)?.version ?? 0;
     if (p.expected !== 'any' && p.expected !== actual) {
       return err({ kind: 'WrongExpectedVersion', stream: p.stream, expected: p.expected, actual });
