@@ -1,2 +1,54 @@
-// The transport room's door: the reliable cloud–edge stream, the MQTT bridge, the service bus and the stream tunnel. Nothing is exported yet; later issues fill it.
-export {};
+// The transport room's door: the reliable cloud–edge stream (CloudHub, EdgeHub, their SQLite
+// adapters), its security (join tokens, node bootstrap, mTLS) and its wire format. The MQTT bridge,
+// the service bus and the stream tunnel join later.
+export {
+  CloudHub,
+  type CloudHubOptions,
+  type DesiredSetSource,
+  type NodeStreamStatus,
+} from './stream/cloud-hub.js';
+export { EdgeHub, type EdgeHubOptions, type EdgeHubStatus, type Backoff, type HubLog, type ReportError, defaultBackoff } from './stream/edge-hub.js';
+export { type Liveness, type SessionEnd, defaultLiveness } from './stream/session.js';
+export { type QueryError, type QueryRequest, type QueryResponder, QUERY_RATE_DEFAULT, QUERY_TIMEOUT_MS_DEFAULT } from './stream/requests.js';
+export { type UpRoute, defaultUpRoute, objectKeyOf, resourceOfKey } from './stream/wire.js';
+export {
+  type EdgeSyncJournalOpenError,
+  type StoredDesiredObject,
+  SqliteEdgeSyncJournal,
+  openEdgeSyncJournal,
+  describeEdgeSyncJournalOpenError,
+} from './stream/edge-sync-journal.sqlite.js';
+export { type NodeSyncStoreOpenError, SqliteNodeSyncStore, openNodeSyncStore, describeNodeSyncStoreOpenError } from './stream/node-sync-store.sqlite.js';
+export {
+  type NodeAuthorizationView,
+  type NodeCredentials,
+  type MtlsStreamServer,
+  type BootstrapServer,
+  CLOUD_PKI_DIR_NAME,
+  createJoinTokenInDataDir,
+  createNodeBootstrapHandler,
+  fileJoinTokenStore,
+  joinCluster,
+  joinTokenAuthority,
+  joinTokensPath,
+  loadNodeCertificateSigner,
+  loadNodeCredentials,
+  renewNodeCertificate,
+  connectMtlsStream,
+  startMtlsStreamServer,
+  startNodeBootstrapServer,
+  nextRotationAtMs,
+} from './security/index.js';
+export {
+  type DesiredObject,
+  type DesiredSet,
+  type UpEffects,
+  type UpEvent,
+  type NodeSyncStore,
+  type EdgeSyncJournal,
+  type FlowLimits,
+  type AckPolicy,
+  defaultFlowLimits,
+  defaultAckPolicy,
+} from './sync/index.js';
+export { contentHash, desiredContentOf } from './frames/codec.js';
