@@ -113,3 +113,50 @@ describe('down: level-based, newest revision wins', () => {
     expect([...journal.objects.keys()]).toEqual(['configmaps/default/keep']);
   });
 });
+
+describe('limits', () => {
+  it('an object too large for one frame is skipped with a warning, never a close; the rest arrive', async () => {
+    const desired = new StandInDesired();
+    const oversized: Array<{ key: string; bytes: number }> = [];
+    const limits = { unackedFramesMax: 8, unackedBytesMax: 256 * 1024, frameBytesMax: 64 * 1024, ackTimeoutMs: 30_000 };
+    const cloud = await startStreamCloud({ desired, limits, ackPolicy: { ackEveryFrames: 4, ackDelayMs: 20, applyQueueFramesMax: 8 }, onOversized: (_, key, bytes) => oversized.push({ key, bytes }) });
+    cleanups.push(() => cloud.close());
+    const journal = new MemoryEdgeJournal('journal-big');
+    const credentials = await cloud.join('edge-4', await tempDir());
+    const edge = await openTestEdge(cloud.server.url, credentials, journal, { limits, ackPolicy: { ackEveryFrames: 4, ackDelayMs: 20, applyQueueFramesMax: 8 } });
+    cleanups.push(() => edge.stop());
+    for (let i = 0; i < 50; i++) desired.putConfigMap('edge-4', `small-${i}`, { i: String(i) });
+    desired.putConfigMap('edge-4', 'huge', { blob: 'x'.repeat(100 * 1024) });
+    edge.start();
+    await until(() => journal.objects.size === 50, 'every object that fits, through a window of 8 frames');
+    expect(journal.objects.has('configmaps/default/huge')).toBe(false);
+    expect(oversized).toEqual([{ key: 'configmaps/default/huge', bytes: expect.any(Number) }]);
+    expect(oversized[0]!.bytes).toBeGreaterThan(64 * 1024);
+    expect(edge.status()).toMatchObject({ phase: 'linked', reconnects: 0 });
+  });
+
+  it('an up event too large for a frame is refused before it is journaled, with a typed error', async () => {
+    const cloud = await startStreamCloud({});
+    cleanups.push(() => cloud.close());
+    const journal = new MemoryEdgeJournal('journal-up-big');
+    const edge = await openTestEdge(cloud.server.url, await cloud.join('edge-5', await tempDir()), journal, { limits: { unackedFramesMax: 8, unackedBytesMax: 256 * 1024, frameBytesMax: 64 * 1024, ackTimeoutMs: 30_000 }, ackPolicy: { ackEveryFrames: 4, ackDelayMs: 20, applyQueueFramesMax: 8 } });
+    cleanups.push(() => edge.stop());
+    const refused = await edge.report([{ type: 'Huge.v1', data: { blob: 'x'.repeat(100 * 1024) } }]);
+    expect(refused.ok).toBe(false);
+    expect(!refused.ok && refused.error).toMatchObject({ kind: 'UpEventTooLarge', type: 'Huge.v1', frameBytesMax: 64 * 1024 });
+    expect(journal.outbox).toEqual([]);
+  });
+});
+
+describe('request/response across a reconnect', () => {
+  it('a query asked while the link is down is sent when it comes back and answered', async () => {
+    const cloud = await startStreamCloud({ respond: async (node) => ({ ok: true, value: `hello ${node}` }) });
+    cleanups.push(() => cloud.close());
+    const edge = await openTestEdge(cloud.server.url, await cloud.join('edge-6', await tempDir()), new MemoryEdgeJournal('journal-q'));
+    cleanups.push(() => edge.stop());
+    const answer = edge.query({ source: 'metamanager', group: 'resource', resource: { kind: 'object', namespace: 'default', type: 'configmap', name: 'cfg' }, content: null }, 10_000);
+    expect(edge.status().phase).toBe('down');
+    edge.start();
+    expect(await answer).toEqual({ ok: true, value: 'hello edge-6' });
+  });
+});
