@@ -19,6 +19,8 @@ export interface MtlsStreamClientOptions {
   /** The node's credentials, as `loadNodeCredentials` returns them. */
   readonly credentials: { readonly nodeName: string; readonly caPem: string; readonly certPem: string; readonly keyPem: string };
   readonly frameBytesMax?: number;
+  /** `str` opens a byte stream (kubectl logs/exec) for the session the cloud named; `msg` by default. */
+  readonly byteStreamSession?: string;
 }
 
 /** `wss://<cloud>/<projectID>/<nodeName>/events`, KubeEdge's stream URL (kubeedge-reference §2.1). */
@@ -52,7 +54,11 @@ export function connectMtlsStream(options: MtlsStreamClientOptions): Promise<Res
       key: options.credentials.keyPem,
       rejectUnauthorized: true,
       minVersion: 'TLSv1.2',
-      headers: { node_id: options.credentials.nodeName, project_id: projectId, ConnectionUse: 'msg' },
+      headers: {
+        node_id: options.credentials.nodeName,
+        project_id: projectId,
+        ...(options.byteStreamSession === undefined ? { ConnectionUse: 'msg' } : { ConnectionUse: 'str', stream_session: options.byteStreamSession }),
+      },
       maxPayload: options.frameBytesMax ?? FRAME_BYTES_MAX_DEFAULT,
       handshakeTimeout: STREAM_HANDSHAKE_TIMEOUT_MS,
     });

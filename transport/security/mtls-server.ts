@@ -49,6 +49,12 @@ export interface StreamConnectionInfo {
   /** The client certificate's end: the stream can drop the connection when it lapses. */
   readonly certificateNotAfterMs: number;
   readonly remoteAddress: string;
+  /**
+   * KubeEdge's `ConnectionUse` header: `msg` for the message stream (the default), `str` for a byte
+   * stream (kubectl logs/exec) on its own connection, named by its `stream_session` header.
+   */
+  readonly connectionUse: 'msg' | 'str';
+  readonly streamSession?: string;
 }
 
 export interface MtlsStreamServerOptions {
@@ -166,9 +172,14 @@ function admit(request: IncomingMessage, full: boolean, connectionsMax: number):
   if (headerNode !== certNode) return forbidden(`node_id header names "${String(headerNode)}" but the certificate is for "${certNode}"`);
   if (headerProject === undefined) return forbidden('project_id header missing (send node_id and project_id, as EdgeHub does)');
   if (headerProject !== pathProject) return forbidden(`project_id header "${String(headerProject)}" differs from the path's "${pathProject}"`);
+  const use = request.headers['connectionuse'] ?? 'msg';
+  if (use !== 'msg' && use !== 'str') return forbidden(`ConnectionUse header "${String(use)}" is neither msg nor str`);
+  const session = request.headers['stream_session'];
+  if (use === 'str' && (typeof session !== 'string' || !/^[A-Za-z0-9-]{1,64}$/.test(session))) return forbidden('a str connection names its stream_session (1-64 letters, digits, dashes)');
   if (full) {
     return err({ kind: 'ConnectionsMaxReached', code: CLOSE_TRY_AGAIN_LATER, message: `cloud at connectionsMax (${connectionsMax}); retry later` });
   }
-  return ok({ nodeName: certNode, projectId: pathProject, certificateNotAfterMs: identity.value.notAfterMs });
+  const streamSession = use === 'str' ? { streamSession: session as string } : {};
+  return ok({ nodeName: certNode, projectId: pathProject, certificateNotAfterMs: identity.value.notAfterMs, connectionUse: use, ...streamSession });
 }
 

@@ -6,7 +6,7 @@ import { EventEmitter } from 'node:events';
 import type { WebSocket } from 'ws';
 import { invariant, type JsonValue, type Result, err } from '../../kernel/index.js';
 import { Close, errorFrame, keepaliveFrame, type ErrorFrame, type Frame, type QueryFrame } from '../frames/frame.js';
-import { authorizeEdgeFrame, emptyViolationWindow, recordViolation, VIOLATION_LIMITS_DEFAULT, type NodeAuthorizationView, type ViolationLimits, type ViolationWindow } from '../security/index.js';
+import { authorizeEdgeFrame, emptyViolationWindow, type StreamConnectionInfo, recordViolation, VIOLATION_LIMITS_DEFAULT, type NodeAuthorizationView, type ViolationLimits, type ViolationWindow } from '../security/index.js';
 import {
   answerEdgeHello,
   assertLimits,
@@ -44,6 +44,7 @@ import type { HubLog } from './edge-hub.js';
 import { PendingQueries, QUERY_RATE_DEFAULT, QUERY_TIMEOUT_MS_DEFAULT, TokenBucket, answerQuery, refuseQuery, type QueryError, type QueryRequest, type QueryResponder } from './requests.js';
 import { StreamSession, defaultLiveness, freshStamp, type Liveness, type SessionEnd } from './session.js';
 import { atCloud, cloudFrameOf, type ReceivedUp } from './wire.js';
+import { ByteStreamSessions, byteStreamQueryContent } from './byte-streams.js';
 import { formatWireResource } from '../frames/resource.js';
 
 /** The projections' side: each node's desired set, computed elsewhere (the cloud issue fills it). */
@@ -115,6 +116,7 @@ export class CloudHub extends EventEmitter<{ linked: [nodeName: string, mode: 'r
   #loading = new Map<string, Promise<NodeEntry>>();
   #decommissioned = new Set<string>();
   #closed = false;
+  #byteStreams = new ByteStreamSessions();
   readonly #limits: FlowLimits;
   readonly #ack: AckPolicy;
   readonly #liveness: Liveness;
@@ -129,9 +131,17 @@ export class CloudHub extends EventEmitter<{ linked: [nodeName: string, mode: 'r
     this.#log = options.log ?? silentLog;
   }
 
-  /** Takes over an admitted connection of `nodeName` (its certificate names it); the first frame must be its hello. */
-  attach(nodeName: string, socket: WebSocket): void {
+  /**
+   * Takes over an admitted connection of `nodeName` (its certificate names it). A message stream's
+   * first frame must be its hello; a byte stream (`ConnectionUse: str`) must name a waiting session.
+   */
+  attach(nodeName: string, socket: WebSocket, info?: Pick<StreamConnectionInfo, 'connectionUse' | 'streamSession'>): void {
     if (this.#closed) return socket.close(1001, 'cloud stopping');
+    if (info?.connectionUse === 'str') {
+      if (this.#byteStreams.arrived(nodeName, info.streamSession ?? '', socket)) return;
+      this.#log.warn({ node: nodeName, session: info.streamSession }, 'byte stream for no waiting session');
+      return socket.close(Close.forbidden.code, `no byte stream session ${info.streamSession ?? ''} waits for node ${nodeName}`);
+    }
     if (this.#decommissioned.has(nodeName)) return socket.close(Close.nodeDeleted.code, `${Close.nodeDeleted.reason}: ${nodeName} is decommissioned`);
     let handshaking = true;
     const session: StreamSession = new StreamSession(socket, this.#limits.frameBytesMax, this.#liveness, {
@@ -159,6 +169,18 @@ export class CloudHub extends EventEmitter<{ linked: [nodeName: string, mode: 'r
     return entry.queries.ask(request, timeoutMs, (frame) => entry.session?.send(frame) ?? false);
   }
 
+  /**
+   * Opens a byte stream to an edge (kubectl logs/exec): asks it over the message stream, then
+   * resolves with the binary websocket the edge opens for this session (its own connection).
+   */
+  async openByteStream(nodeName: string, request: QueryRequest, timeoutMs = QUERY_TIMEOUT_MS_DEFAULT): Promise<Result<WebSocket, QueryError>> {
+    const opening = this.#byteStreams.open(nodeName, timeoutMs);
+    void this.request(nodeName, { ...request, content: byteStreamQueryContent(opening.session, request.content) }, timeoutMs).then((answer) => {
+      if (!answer.ok) opening.fail(answer.error);
+    });
+    return opening.socket;
+  }
+
   /** The Node was deleted: its stream closes with 4410 and reconnects are refused until recommission. */
   decommission(nodeName: string): void {
     this.#decommissioned.add(nodeName);
@@ -184,6 +206,7 @@ export class CloudHub extends EventEmitter<{ linked: [nodeName: string, mode: 'r
   /** Closes every session and waits for the durable writes in flight. */
   async close(): Promise<void> {
     this.#closed = true;
+    this.#byteStreams.failAll('the cloud hub stopped');
     for (const entry of this.#nodes.values()) {
       entry.session?.close(1001, 'cloud stopping');
       entry.queries.failAll('the cloud hub stopped');

@@ -47,6 +47,7 @@ import {
 import { PendingQueries, QUERY_TIMEOUT_MS_DEFAULT, answerQuery, type QueryError, type QueryRequest, type QueryResponder } from './requests.js';
 import { StreamSession, defaultLiveness, freshStamp, type Liveness, type SessionEnd } from './session.js';
 import { atEdge, defaultUpRoute, edgeFrameOf, type UpRoute } from './wire.js';
+import { byteStreamSessionOf } from './byte-streams.js';
 
 /** Reconnect back-off: exponential from min to max, each delay drawn uniformly from its upper half (jitter). */
 export interface Backoff {
@@ -69,6 +70,13 @@ export interface EdgeHubOptions {
   readonly upRoute?: (event: UpEvent) => UpRoute;
   /** Answers queries the cloud sends (the service bus); refused when absent. */
   readonly respond?: QueryResponder;
+  /**
+   * Byte streams the cloud asks for (kubectl logs/exec): accepts the request with a function that
+   * takes the stream's own websocket, or refuses with a reason. Refused when absent.
+   */
+  readonly byteStream?: (request: JsonValue, query: QueryFrame) => Result<(socket: WebSocket) => void, string>;
+  /** Opens the byte-stream connection for a session (connectMtlsStream with byteStreamSession). */
+  readonly connectByteStream?: (session: string) => Promise<Result<WebSocket, { readonly message: string }>>;
   /**
    * After a full resync the cloud may lack history the edge compacted: these events report the
    * edge's current state, and go up first (PROTOCOL.md, handshake `reportState`).
@@ -305,8 +313,24 @@ export class EdgeHub extends EventEmitter<{
     }
     if (frame.kind !== 'query') return;
     const query: QueryFrame = frame;
+    const byteStream = byteStreamSessionOf(query);
+    if (byteStream !== undefined) {
+      void answerQuery(query, 'servicebus', () => this.#openByteStream(byteStream.session, byteStream.request, query)).then((answer) => session.send(answer));
+      return;
+    }
     const respond = this.options.respond ?? (() => Promise.resolve(err(`edge ${this.options.nodeName} answers no queries`)));
     void answerQuery(query, 'servicebus', respond).then((answer) => session.send(answer));
+  }
+
+  /** Accepts a byte stream, opens its own connection, and hands the socket to the accepting function. */
+  async #openByteStream(session: string, request: JsonValue, query: QueryFrame): Promise<Result<JsonValue, string>> {
+    const accept = this.options.byteStream?.(request, query) ?? err(`edge ${this.options.nodeName} serves no byte streams`);
+    if (!accept.ok) return accept;
+    if (this.options.connectByteStream === undefined) return err(`edge ${this.options.nodeName} cannot open byte-stream connections`);
+    const opened = await this.options.connectByteStream(session);
+    if (!opened.ok) return err(`byte stream connection failed: ${opened.error.message}`);
+    accept.value(opened.value);
+    return ok(null);
   }
 
   #handshake(session: StreamSession, message: CloudToEdgeFrame): void {

@@ -222,7 +222,7 @@ export async function startStreamCloud(ports: Partial<CloudHubOptions> & { reado
       port: 0,
       tls: { caPem: pki.caPem, certPem: pki.serverCertPem, keyPem: pki.serverKeyPem },
       ...(ports.connectionsMax === undefined ? {} : { connectionsMax: ports.connectionsMax }),
-      onConnection: (nodeName, socket) => hub.attach(nodeName, socket),
+      onConnection: (nodeName, socket, info) => hub.attach(nodeName, socket, info),
       onRefused: (refusal) => refusals.push(refusal),
     }),
     'stream server',
@@ -254,6 +254,7 @@ export function openTestEdge(cloudUrl: string, credentials: NodeCredentials, jou
   return EdgeHub.open({
     nodeName: credentials.nodeName,
     connect: () => connectMtlsStream({ cloudUrl, credentials }),
+    connectByteStream: (session) => connectMtlsStream({ cloudUrl, credentials, byteStreamSession: session }),
     journal,
     backoff: { delayMsMin: 20, delayMsMax: 200 },
     ...options,
