@@ -7,6 +7,7 @@ import { appendFigures, replayFigure, type Figure } from './journal.bench.js';
 import { rehydrationFigure } from './rehydration.bench.js';
 import { rehydrationWorkload } from './workloads.js';
 import { apiServerFigures } from './apiserver.bench.js';
+import { streamFigureLines, streamFigures } from './stream.bench.js';
 
 const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
 
@@ -33,7 +34,10 @@ for (const f of apiServer) {
   console.log(`  mode: ${f.mode}`);
 }
 
-const results = { at: new Date().toISOString(), node: process.version, cpus: cpus().length, figures, rehydration, apiServer };
+const stream = await streamFigures();
+stream.forEach((f) => console.log(streamFigureLines(f)));
+
+const results = { at: new Date().toISOString(), node: process.version, cpus: cpus().length, figures, rehydration, apiServer, stream };
 const dir = fileURLToPath(new URL('./results/', import.meta.url));
 mkdirSync(dir, { recursive: true });
 const file = `${dir}bench-${results.at.replace(/[:.]/g, '-')}.json`;
