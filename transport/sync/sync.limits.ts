@@ -55,19 +55,9 @@ export function assertLimits(flow: FlowLimits, ack: AckPolicy): void {
   invariant(ack.applyQueueFramesMax >= flow.unackedFramesMax, 'an honest sender never overflows the apply queue');
 }
 
-/** UTF-8 bytes of a string without allocating: what a JSON text frame costs on the wire. */
+/** UTF-8 bytes of a string, counted natively without encoding it (a JS loop over each char cost a tenth of the up path). */
 export function utf8Bytes(text: string): number {
-  let bytes = 0;
-  for (let i = 0; i < text.length; i++) {
-    const code = text.charCodeAt(i);
-    if (code < 0x80) bytes += 1;
-    else if (code < 0x800) bytes += 2;
-    else if (code >= 0xd800 && code <= 0xdbff && i + 1 < text.length) {
-      bytes += 4;
-      i += 1;
-    } else bytes += 3;
-  }
-  return bytes;
+  return Buffer.byteLength(text, 'utf8');
 }
 
 /** The default frame measure: the bytes of the message as JSON. The wire adds a bounded beehive header. */
