@@ -1,13 +1,27 @@
-// The `edgehive` CLI: the composition root, where real clocks, files and processes are wired in.
-import { Command } from 'commander';
-import { runReplay } from './replay/replay.js';
-import { runDemo } from './demo/demo.js';
-import { runCloud } from './cloud/cloud.js';
+// The `edgehive` CLI: the composition root, where real clocks, files, processes and the logger are
+// wired in. Each command loads its module when it runs, so one command never pays for another's imports.
+import { Command, Option } from 'commander';
+import pino, { type Logger } from 'pino';
 
 const stdio = {
   out: (line: string) => void process.stdout.write(`${line}\n`),
   err: (line: string) => void process.stderr.write(`${line}\n`),
 };
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+const logLevelOption = () => new Option('--log-level <level>', 'structured logs (JSON on stderr) at this level and above').choices(LOG_LEVELS).default('info');
+
+/** Structured logs go to stderr, written synchronously so nothing is lost at exit; stdout keeps the greppable lines. */
+const logger = (level: string, command: string): Logger =>
+  pino({ level, name: `edgehive ${command}`, base: { pid: process.pid } }, pino.destination({ dest: 2, sync: true }));
+
+/** An AbortSignal that fires on the first SIGINT or SIGTERM. */
+function stopSignal(): AbortSignal {
+  const stop = new AbortController();
+  process.once('SIGINT', () => stop.abort());
+  process.once('SIGTERM', () => stop.abort());
+  return stop.signal;
+}
 
 const program = new Command('edgehive')
   .description('Kubernetes at the edge, as an event-sourced actor system')
@@ -23,10 +37,8 @@ program
   .option('--json', 'machine-readable output', false)
   .option('--follow', 'keep printing events as a live journal grows (Ctrl-C to stop)', false)
   .action(async (journal: string, options: { stream?: string; until?: string; json: boolean; follow: boolean }) => {
-    const stop = new AbortController();
-    process.once('SIGINT', () => stop.abort());
-    process.once('SIGTERM', () => stop.abort());
-    process.exitCode = await runReplay({ path: journal, ...options }, stdio, stop.signal);
+    const { runReplay } = await import('./replay/replay.js');
+    process.exitCode = await runReplay({ path: journal, ...options }, stdio, stopSignal());
   });
 
 program
@@ -34,21 +46,48 @@ program
   .description('run a node, a pod and a device twin through a sample life on a fresh journal, then replay it')
   .option('--data-dir <dir>', 'where the sample journal is written', './.edgehive')
   .action(async (options: { dataDir: string }) => {
+    const { runDemo } = await import('./demo/demo.js');
     process.exitCode = await runDemo(options, stdio);
   });
 
 program
   .command('cloud')
-  .description('run the cloud side: the embedded Kubernetes API server (default) and, later, the stream to edges')
+  .description('run the cloud side: the embedded Kubernetes API server (default), the node bootstrap server and the stream to edges')
   .option('--data-dir <dir>', 'where state, certificates and the kubeconfig live', './.edgehive')
   .option('--kubeconfig <file>', 'use a real cluster instead of the embedded API server')
   .option('--api-port <port>', 'port of the embedded API server (default: a free one)')
+  .option('--stream-port <port>', 'port of the edges\' mTLS stream, printed as "Stream: wss://…" (default: a free one, P)')
+  .option('--bootstrap-port <port>', 'port where edges join and renew certificates, printed as "Join: https://…" (default: the stream port + 2)')
   .option('--insecure', 'serve the embedded API over plain HTTP without authentication', false)
-  .action(async (options: { dataDir: string; kubeconfig?: string; apiPort?: string; insecure: boolean }) => {
-    const stop = new AbortController();
-    process.once('SIGINT', () => stop.abort());
-    process.once('SIGTERM', () => stop.abort());
-    process.exitCode = await runCloud(options, stdio, stop.signal);
+  .addOption(logLevelOption())
+  .action(async (options: { dataDir: string; kubeconfig?: string; apiPort?: string; streamPort?: string; bootstrapPort?: string; insecure: boolean; logLevel: string }) => {
+    const { runCloud } = await import('./cloud/cloud.js');
+    process.exitCode = await runCloud(options, stdio, stopSignal(), logger(options.logLevel, 'cloud'));
+  });
+
+const token = program.command('token').description('manage the join tokens edges present on their first join');
+token
+  .command('create')
+  .description('create a join token for the cluster in the data dir; prints it alone on the last line')
+  .option('--data-dir <dir>', "the cloud's data dir (its PKI in <dir>/pki, the tokens in <dir>/join-tokens.json)", './.edgehive')
+  .option('--ttl <duration>', 'how long the token is valid, e.g. 30m, 1h, 7d (1 minute to 30 days)', '24h')
+  .action(async (options: { dataDir: string; ttl: string }) => {
+    const { runTokenCreate } = await import('./token/token.js');
+    process.exitCode = await runTokenCreate(options, stdio);
+  });
+
+program
+  .command('edge')
+  .description('run an edge node: join the cluster once with a token, then keep the stream to the cloud linked')
+  .requiredOption('--cloud <url>', 'the cloud\'s stream URL, wss://<host>:<port> (the "Stream:" line of edgehive cloud)')
+  .requiredOption('--name <name>', 'this node\'s name (a DNS-1123 subdomain)')
+  .option('--token <token>', 'a join token from `edgehive token create`; needed for the first join only')
+  .option('--bootstrap <url>', 'the cloud\'s join URL, https://<host>:<port> (default: the --cloud host at its port + 2)')
+  .option('--data-dir <dir>', 'where the credentials (<dir>/edge-pki) and the journal (<dir>/edge/journal.db) live', './.edgehive')
+  .addOption(logLevelOption())
+  .action(async (options: { cloud: string; name: string; token?: string; bootstrap?: string; dataDir: string; logLevel: string }) => {
+    const { runEdge } = await import('./edge/edge.js');
+    process.exitCode = await runEdge(options, stdio, stopSignal(), logger(options.logLevel, 'edge'));
   });
 
 await program.parseAsync(process.argv);

@@ -1,7 +1,8 @@
 // `edgehive cloud` as a user runs it. Method: given an empty data dir, when the real CLI starts,
 // then it prints `export KUBECONFIG=<path>` and the API URL, real kubectl works with that file over
 // HTTPS, a request without the token gets 401, data survives a restart (same cluster id), and
-// Ctrl-C ends it with exit 0.
+// Ctrl-C ends it with exit 0. It also prints the edges' stream and join URLs, two ports apart, and
+// the join URL hands out the CA the kubeconfig pins.
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { request } from 'node:https';
 import { tmpdir } from 'node:os';
@@ -25,13 +26,28 @@ afterEach(() => {
 const exitOf = (cli: ReturnType<typeof startCli>): Promise<number | null> =>
   new Promise((resolve) => (cli.child.exitCode !== null ? resolve(cli.child.exitCode) : cli.child.once('exit', (code) => resolve(code))));
 
-async function startCloud(): Promise<{ cli: ReturnType<typeof startCli>; kubeconfig: string; cluster: string; url: string }> {
+async function startCloud(): Promise<{ cli: ReturnType<typeof startCli>; kubeconfig: string; cluster: string; url: string; stream: string; join: string }> {
   const cli = startCli(['cloud', '--data-dir', join(dir, 'data')]);
   children.push(cli);
   const exportLine = await cli.waitForLine((l) => l.startsWith('export KUBECONFIG='));
   const apiLine = await cli.waitForLine((l) => l.startsWith('Kubernetes API: '));
   const [, url = '', cluster = ''] = /^Kubernetes API: (\S+) \(cluster (\S+)\)$/.exec(apiLine) ?? [];
-  return { cli, kubeconfig: exportLine.slice('export KUBECONFIG='.length), cluster, url };
+  const stream = (await cli.waitForLine((l) => l.startsWith('Stream: '))).slice('Stream: '.length);
+  const joinUrl = (await cli.waitForLine((l) => l.startsWith('Join: '))).slice('Join: '.length);
+  return { cli, kubeconfig: exportLine.slice('export KUBECONFIG='.length), cluster, url, stream, join: joinUrl };
+}
+
+/** GET over HTTPS trusting `ca`. */
+function get(url: string, ca: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { ca }, (res) => {
+      let body = '';
+      res.on('data', (c: Buffer) => (body += c.toString()));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
 }
 
 it('serves kubectl over HTTPS with the kubeconfig it prints, refuses strangers, keeps data across restarts', async () => {
@@ -45,17 +61,16 @@ it('serves kubectl over HTTPS with the kubeconfig it prints, refuses strangers, 
 
   const config = parseYaml(readFileSync(first.kubeconfig, 'utf8')) as { clusters: { cluster: { 'certificate-authority-data': string } }[] };
   const ca = Buffer.from(config.clusters[0]?.cluster['certificate-authority-data'] ?? '', 'base64').toString('utf8');
-  const anonymous = await new Promise<{ status: number; body: string }>((resolve, reject) => {
-    const req = request(`${first.url}/api/v1/namespaces`, { ca }, (res) => {
-      let body = '';
-      res.on('data', (c: Buffer) => (body += c.toString()));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    });
-    req.on('error', reject);
-    req.end();
-  });
+  const anonymous = await get(`${first.url}/api/v1/namespaces`, ca);
   expect(anonymous.status).toBe(401);
   expect(JSON.parse(anonymous.body)).toMatchObject({ kind: 'Status', reason: 'Unauthorized', code: 401 });
+
+  // The edges' way in: the stream on P, the join endpoint on P+2 (KubeEdge's 10000/10002), one CA.
+  expect(first.stream).toMatch(/^wss:\/\/127\.0\.0\.1:\d+$/);
+  expect(first.join).toBe(`https://127.0.0.1:${Number(new URL(first.stream).port) + 2}`);
+  const joinCa = await get(`${first.join}/edgehive/v1/ca.crt`, ca);
+  expect(joinCa.status).toBe(200);
+  expect(joinCa.body).toBe(ca);
 
   first.cli.child.kill('SIGINT');
   expect(await exitOf(first.cli)).toBe(0);
@@ -69,7 +84,12 @@ it('serves kubectl over HTTPS with the kubeconfig it prints, refuses strangers, 
 });
 
 it('refuses a bad port with a clear message and exit 1', async () => {
-  const result = await runCli(['cloud', '--data-dir', join(dir, 'data'), '--api-port', 'eighty']);
-  expect(result.code).toBe(1);
-  expect(result.stderr).toContain("edgehive cloud: --api-port must be a port number, got 'eighty'");
+  const [api, stream] = await Promise.all([
+    runCli(['cloud', '--data-dir', join(dir, 'data'), '--api-port', 'eighty']),
+    runCli(['cloud', '--data-dir', join(dir, 'data2'), '--stream-port', '70000']),
+  ]);
+  expect(api.code).toBe(1);
+  expect(api.stderr).toContain("edgehive cloud: --api-port must be a port number, got 'eighty'");
+  expect(stream.code).toBe(1);
+  expect(stream.stderr).toContain("edgehive cloud: --stream-port must be a port number, got '70000'");
 });

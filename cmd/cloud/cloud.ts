@@ -1,11 +1,37 @@
-// `edgehive cloud`: the cloud side. For now it runs the embedded Kubernetes API server (unless a
-// real cluster is named with --kubeconfig) and prints how to reach it; the stream joins later.
-import { startEmbeddedApiServer } from '../../k8s/index.js';
+// `edgehive cloud`: the cloud side. It runs the embedded Kubernetes API server (unless a real
+// cluster is named with --kubeconfig), and beside it the edges' way in: the node bootstrap HTTPS
+// server (join and certificate renewal) and the mTLS stream server with a CloudHub behind it, all
+// under the cluster PKI in <dataDir>/pki. It prints how to reach each of them.
+import { mkdir } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import type { Logger } from 'pino';
+import { ensureClusterPki, startEmbeddedApiServer, type ClusterPki, type EmbeddedApiServer } from '../../k8s/index.js';
+import { type Result, err, ok } from '../../kernel/index.js';
+import {
+  CLOUD_PKI_DIR_NAME,
+  CloudHub,
+  createNodeBootstrapHandler,
+  describeNodeSyncStoreOpenError,
+  fileJoinTokenStore,
+  joinTokenAuthority,
+  joinTokensPath,
+  loadNodeCertificateSigner,
+  openNodeSyncStore,
+  startMtlsStreamServer,
+  startNodeBootstrapServer,
+  type BootstrapServer,
+  type DesiredSetSource,
+  type MtlsStreamServer,
+  type NodeAuthorizationView,
+  type UpEffects,
+} from '../../transport/index.js';
 
 export interface CloudOptions {
   readonly dataDir: string;
   readonly kubeconfig?: string;
   readonly apiPort?: string;
+  readonly streamPort?: string;
+  readonly bootstrapPort?: string;
   readonly insecure: boolean;
 }
 
@@ -14,28 +40,191 @@ export interface CloudIo {
   err(line: string): void;
 }
 
+/** The stream and bootstrap servers listen here, as the embedded API server does. */
+const CLOUD_HOST = '127.0.0.1';
+/** KubeEdge's layout: CloudHub's websocket on 10000, its certificate endpoint on 10002. */
+const BOOTSTRAP_PORT_OFFSET = 2;
+/** Tries at a free stream port P whose P+2 is free too, before asking for explicit ports. */
+const PORT_PAIR_ATTEMPTS_MAX = 8;
+const PORT_MAX = 65535;
+
 /** Resolves to the exit code once `stop` fires (or at once on a start-up error). */
-export async function runCloud(options: CloudOptions, io: CloudIo, stop: AbortSignal): Promise<number> {
+export async function runCloud(options: CloudOptions, io: CloudIo, stop: AbortSignal, log: Logger): Promise<number> {
   if (options.kubeconfig !== undefined) {
     io.err('edgehive cloud: --kubeconfig (a real cluster) is accepted but the cloud reconcilers are not built yet; nothing to run');
     return 1;
   }
-  const port = options.apiPort === undefined ? 0 : Number(options.apiPort);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    io.err(`edgehive cloud: --api-port must be a port number, got '${options.apiPort ?? ''}'`);
-    return 1;
-  }
-  const started = await startEmbeddedApiServer({ dataDir: options.dataDir, port, insecure: options.insecure });
-  if (!started.ok) {
-    io.err(`edgehive cloud: ${started.error}`);
-    return 1;
-  }
+  const ports = parsePorts(options);
+  if (!ports.ok) return fail(io, ports.error);
+  const dataDir = resolve(options.dataDir);
+  const started = await startEmbeddedApiServer({ dataDir, port: ports.value.api, insecure: options.insecure });
+  if (!started.ok) return fail(io, started.error);
   const server = started.value;
+  const stream = await startStreamSide(dataDir, server.clusterId, ports.value, log);
+  if (!stream.ok) {
+    await server.close();
+    return fail(io, stream.error);
+  }
   if (options.insecure) io.err('edgehive cloud: WARNING: --insecure serves the API over plain HTTP without authentication');
-  io.out(`export KUBECONFIG=${server.kubeconfigPath}`);
-  io.out(`Kubernetes API: ${server.url} (cluster ${server.clusterId})`);
-  io.out('try: kubectl get namespaces; kubectl api-resources; kubectl get devices');
+  printReachability(io, options.dataDir, server, stream.value);
   await new Promise<void>((resolve) => (stop.aborted ? resolve() : stop.addEventListener('abort', () => resolve(), { once: true })));
+  await stream.value.close();
   await server.close();
   return 0;
+}
+
+function printReachability(io: CloudIo, dataDir: string, server: EmbeddedApiServer, stream: StreamSide): void {
+  io.out(`export KUBECONFIG=${server.kubeconfigPath}`);
+  io.out(`Kubernetes API: ${server.url} (cluster ${server.clusterId})`);
+  io.out(`Stream: ${stream.streamUrl}`);
+  io.out(`Join: ${stream.bootstrapUrl}`);
+  io.out('try: kubectl get namespaces; kubectl api-resources; kubectl get devices');
+  io.out(`join an edge: edgehive token create --data-dir ${dataDir}, then edgehive edge --cloud ${stream.streamUrl} --name <node> --token <token>`);
+}
+
+interface Ports {
+  readonly api: number;
+  /** Undefined: a free one (with its bootstrap neighbour free too). */
+  readonly stream: number | undefined;
+  /** Undefined: the stream port + 2. */
+  readonly bootstrap: number | undefined;
+}
+
+function parsePorts(options: CloudOptions): Result<Ports, string> {
+  const api = parsePort('--api-port', options.apiPort);
+  if (!api.ok) return api;
+  const stream = parsePort('--stream-port', options.streamPort);
+  if (!stream.ok) return stream;
+  const bootstrap = parsePort('--bootstrap-port', options.bootstrapPort);
+  if (!bootstrap.ok) return bootstrap;
+  if (stream.value !== undefined && stream.value === bootstrap.value) return err('--stream-port and --bootstrap-port must differ');
+  return ok({ api: api.value ?? 0, stream: stream.value, bootstrap: bootstrap.value });
+}
+
+/** A port number; absent or 0 means "pick a free one". */
+function parsePort(flag: string, text: string | undefined): Result<number | undefined, string> {
+  if (text === undefined) return ok(undefined);
+  const port = /^\d{1,5}$/.test(text) ? Number(text) : Number.NaN;
+  if (!Number.isInteger(port) || port < 0 || port > PORT_MAX) return err(`${flag} must be a port number, got '${text}'`);
+  return ok(port === 0 ? undefined : port);
+}
+
+interface StreamSide {
+  readonly streamUrl: string;
+  readonly bootstrapUrl: string;
+  /** Closes the hub's sessions (waiting for durable writes in flight), both listeners, then NodeSync. */
+  close(): Promise<void>;
+}
+
+/** The PKI, NodeSync, the join-token authority and certificate signer, the hub and its two listeners. */
+async function startStreamSide(dataDir: string, clusterId: string, ports: Ports, log: Logger): Promise<Result<StreamSide, string>> {
+  // The embedded API server made the PKI already (unless --insecure); this reuses it, or makes it.
+  const pki = await ensureClusterPki(join(dataDir, CLOUD_PKI_DIR_NAME), { hosts: [CLOUD_HOST, 'localhost'] });
+  if (!pki.ok) return err(pki.error.message);
+  const signer = await loadNodeCertificateSigner({ caPem: pki.value.caPem, caKeyPath: pki.value.caKeyPath });
+  if (!signer.ok) return err(signer.error.message);
+  const nodeSyncPath = join(dataDir, 'cloud', 'nodesync.db');
+  try {
+    await mkdir(join(dataDir, 'cloud'), { recursive: true, mode: 0o700 });
+  } catch (error) {
+    return err(`cannot create ${join(dataDir, 'cloud')}: ${(error as Error).message}`);
+  }
+  const nodeSync = openNodeSyncStore(nodeSyncPath);
+  if (!nodeSync.ok) return err(describeNodeSyncStoreOpenError(nodeSync.error));
+  const hub = new CloudHub({ clusterId, nodeSync: nodeSync.value, desired: noDesiredObjects, effects: loggedEffects(log), authorization: nothingBound, log });
+  const tokens = joinTokenAuthority({ store: fileJoinTokenStore(joinTokensPath(dataDir)), caCertPem: pki.value.caPem });
+  const handler = createNodeBootstrapHandler({ tokens, signer: signer.value, audit: (entry) => log.info({ bootstrap: entry }, `node bootstrap: ${entry.outcome}`) });
+  const listening = await listenPair(ports, {
+    stream: (port) =>
+      startMtlsStreamServer({
+        host: CLOUD_HOST,
+        port,
+        tls: { caPem: pki.value.caPem, certPem: pki.value.serverCertPem, keyPem: pki.value.serverKeyPem },
+        onConnection: (nodeName, socket, info) => hub.attach(nodeName, socket, info),
+        onRefused: (refusal, remoteAddress) => log.warn({ refusal, remoteAddress }, 'stream connection refused'),
+      }),
+    bootstrap: (port) => startBootstrap(pki.value, port, handler),
+  });
+  if (!listening.ok) {
+    await hub.close();
+    await nodeSync.value.close();
+    return listening;
+  }
+  const { stream, bootstrap } = listening.value;
+  return ok({
+    streamUrl: stream.url,
+    bootstrapUrl: bootstrap.url,
+    close: async () => {
+      await hub.close();
+      await Promise.all([stream.close(), bootstrap.close()]);
+      await nodeSync.value.close();
+    },
+  });
+}
+
+function startBootstrap(pki: ClusterPki, port: number, handler: ReturnType<typeof createNodeBootstrapHandler>) {
+  return startNodeBootstrapServer({ host: CLOUD_HOST, port, servingCertPem: pki.serverCertPem, servingKeyPem: pki.serverKeyPem, caPem: pki.caPem, handler });
+}
+
+type Listen<T> = (port: number) => Promise<Result<T, { readonly message: string }>>;
+
+/**
+ * Starts the stream server on P and the bootstrap server on P+2 (or the ports asked for). Without
+ * --stream-port, P is a free port whose neighbour P+2 is free too: a few draws, each released
+ * again when its neighbour is taken.
+ */
+async function listenPair(
+  ports: Ports,
+  start: { readonly stream: Listen<MtlsStreamServer>; readonly bootstrap: Listen<BootstrapServer> },
+): Promise<Result<{ readonly stream: MtlsStreamServer; readonly bootstrap: BootstrapServer }, string>> {
+  const attempts = ports.stream === undefined && ports.bootstrap === undefined ? PORT_PAIR_ATTEMPTS_MAX : 1;
+  let lastError = '';
+  for (let attempt = 0; attempt < attempts; attempt += 1) {
+    const stream = await start.stream(ports.stream ?? 0);
+    if (!stream.ok) return err(stream.error.message);
+    const bootstrapPort = ports.bootstrap ?? stream.value.port + BOOTSTRAP_PORT_OFFSET;
+    const bootstrap = bootstrapPort <= PORT_MAX ? await start.bootstrap(bootstrapPort) : err({ message: `port ${bootstrapPort} does not exist` });
+    if (bootstrap.ok) return ok({ stream: stream.value, bootstrap: bootstrap.value });
+    lastError = bootstrap.error.message;
+    await stream.value.close();
+  }
+  const hint = attempts > 1 ? `no free port pair P, P+${BOOTSTRAP_PORT_OFFSET} after ${attempts} tries (last: ${lastError})` : lastError;
+  return err(`the bootstrap server cannot listen: ${hint}; choose ports with --stream-port and --bootstrap-port`);
+}
+
+/**
+ * Every node's desired set is empty for now: the projections issue computes it from the API's pods,
+ * ConfigMaps, Secrets and Devices and calls hub.desiredChanged(node). `resourceVersion` '0' is older
+ * than any object the API server ever stored, so nothing it could tombstone is newer than its object.
+ */
+const noDesiredObjects: DesiredSetSource = {
+  desiredSet: () => ({ objects: new Map(), resourceVersion: '0' }),
+};
+
+/**
+ * Nothing is bound to any node yet, so an edge may touch its own Node and Lease only. The
+ * projections issue replaces this with its view of pods, devices and what they reference.
+ */
+const nothingBound: NodeAuthorizationView = {
+  podNode: () => undefined,
+  deviceNode: () => undefined,
+  configMapReferencedBy: () => false,
+  secretReferencedBy: () => false,
+};
+
+/**
+ * Applied up events are only logged (debug) for now: the cloud reconcilers of a later issue write
+ * Node/Pod status and twin reported values from them, fenced by the edge position each carries.
+ */
+function loggedEffects(log: Logger): UpEffects {
+  return {
+    perform: async (nodeName, journalId, seq, event) => {
+      log.debug({ node: nodeName, journalId, seq, type: event.type }, 'up event applied');
+    },
+  };
+}
+
+function fail(io: CloudIo, message: string): number {
+  io.err(`edgehive cloud: ${message}`);
+  return 1;
 }
