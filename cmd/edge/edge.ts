@@ -16,7 +16,6 @@ import {
   openEdgeSyncJournal,
   renewNodeCertificate,
   type EdgeHubOptions,
-  type HubLog,
   type NodeCredentials,
   type SqliteEdgeSyncJournal,
   type UpEvent,
@@ -138,17 +137,16 @@ interface LinkContext {
 async function startLink(context: LinkContext): Promise<{ stop(): Promise<void> }> {
   const { nodeName, dataDir, urls, io, log } = context;
   let stopping = false;
-  let linkedCluster: string | undefined;
   let reporting = false;
   let upToDateShown = false;
   const hub = await EdgeHub.open({
     nodeName,
     connect: connectWithFreshCredentials(dataDir, urls.streamUrl, io),
     journal: context.journal,
-    log: notingLinkedCluster(log, (clusterId) => (linkedCluster = clusterId)),
+    log,
   });
-  hub.on('linked', (mode) => {
-    io.out(`linked (${mode}) to cluster ${linkedCluster ?? hub.status().clusterId ?? 'unknown'}`);
+  hub.on('linked', (mode, clusterId) => {
+    io.out(`linked (${mode}) to cluster ${clusterId}`);
     upToDateShown = false;
     if (mode !== 'full') return;
     // PROTOCOL.md: after a full resync the edge reports its current state, since the cloud may lack
@@ -220,21 +218,6 @@ function rotationPorts(dataDir: string, urls: EdgeUrls): RotationPorts {
       const renewed = await renewNodeCertificate({ cloudUrl: urls.bootstrapUrl, dataDir });
       return renewed.ok ? ok(renewed.value) : err({ message: renewed.error.message });
     },
-  };
-}
-
-/**
- * EdgeHub's 'linked' event names the mode only; the cluster the hello agreed on travels in the
- * hub's 'stream linked' log record, so this log port notes it on its way to pino.
- */
-function notingLinkedCluster(log: Logger, linked: (clusterId: string) => void): HubLog {
-  return {
-    info: (object, message) => {
-      const clusterId: unknown = (object as { readonly clusterId?: unknown }).clusterId;
-      if (message === 'stream linked' && typeof clusterId === 'string') linked(clusterId);
-      log.info(object, message);
-    },
-    warn: (object, message) => log.warn(object, message),
   };
 }
 

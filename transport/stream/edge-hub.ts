@@ -118,7 +118,8 @@ export interface EdgeHubStatus {
  * await hub.report([{ type: 'PodStarted.v1', data: { resource: 'default/podstatus/web', phase: 'Running' } }]);
  */
 export class EdgeHub extends EventEmitter<{
-  linked: [mode: 'resume' | 'full'];
+  /** The hello succeeded: how (resume or full resync) and with which cluster (the uid of kube-system). */
+  linked: [mode: 'resume' | 'full', clusterId: string];
   unlinked: [end: SessionEnd];
   desired: [changes: readonly DesiredChange[]];
   /** The cloud refused an up event (authorization): the reason; the event counts as applied as nothing. */
@@ -351,7 +352,7 @@ export class EdgeHub extends EventEmitter<{
       const events = this.options.stateReport();
       if (events.length > 0) void this.report(events);
     }
-    this.emit('linked', mode);
+    this.emit('linked', mode, clusterId);
   }
 
   #closed(session: StreamSession, end: SessionEnd): void {
