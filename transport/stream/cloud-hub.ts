@@ -135,7 +135,7 @@ export class CloudHub extends EventEmitter<{ linked: [nodeName: string, mode: 'r
    * Takes over an admitted connection of `nodeName` (its certificate names it). A message stream's
    * first frame must be its hello; a byte stream (`ConnectionUse: str`) must name a waiting session.
    */
-  attach(nodeName: string, socket: WebSocket, info?: Pick<StreamConnectionInfo, 'connectionUse' | 'streamSession'>): void {
+  attach(nodeName: string, socket: WebSocket, info?: Pick<StreamConnectionInfo, 'connectionUse' | 'streamSession'> & { readonly certificateNotAfterMs?: number }): void {
     if (this.#closed) return socket.close(1001, 'cloud stopping');
     if (info?.connectionUse === 'str') {
       if (this.#byteStreams.arrived(nodeName, info.streamSession ?? '', socket)) return;
@@ -153,6 +153,7 @@ export class CloudHub extends EventEmitter<{ linked: [nodeName: string, mode: 'r
       closed: (end) => this.#sessionClosed(nodeName, session, end),
       keepaliveDue: () => keepaliveFrame(freshStamp(), { from: 'cloud', nodeName }),
     });
+    if (info?.certificateNotAfterMs !== undefined) closeAtExpiry(session, info.certificateNotAfterMs);
   }
 
   /** The projections recomputed `nodeName`'s desired set; pending frames go out if it is linked. */
@@ -469,6 +470,21 @@ export class CloudHub extends EventEmitter<{ linked: [nodeName: string, mode: 'r
     clearTimeout(entry.timers.get(name));
     entry.timers.delete(name);
   }
+}
+
+/**
+ * A connection lives no longer than the certificate it was admitted with: at its notAfter the
+ * session closes with 4403 (the edge renews before that and reconnects with the new one).
+ */
+function closeAtExpiry(session: StreamSession, notAfterMs: number): void {
+  const check = (): void => {
+    if (!session.open) return;
+    const leftMs = notAfterMs - Date.now();
+    if (leftMs <= 0) return session.close(Close.forbidden.code, 'client certificate expired; renew it and reconnect');
+    // setTimeout holds at most 2^31-1 ms (about 24.8 days); a year-long certificate is checked again then.
+    setTimeout(check, Math.min(leftMs, 2 ** 31 - 1)).unref();
+  };
+  check();
 }
 
 /** The error answer to a refused up event: addressed like a reply to the up frame (its msg_id as parent_msg_id). */

@@ -6,7 +6,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { connectMtlsStream, loadNodeCredentials, renewNodeCertificate, joinCluster, type NodeAuthorizationView } from '../security/index.js';
+import { connectMtlsStream, loadNodeCredentials, renewNodeCertificate, joinCluster, startMtlsStreamServer, type NodeAuthorizationView } from '../security/index.js';
 import { EdgeHub } from './edge-hub.js';
 import { MemoryEdgeJournal, RecordingEffects, StandInDesired, openTestEdge, startStreamCloud, until, type StreamCloud } from './stream.testing.js';
 import type { SessionEnd } from './session.js';
@@ -151,6 +151,27 @@ describe('credentials', () => {
     expect(effects.applied.get('edge-a')!.seqs).toEqual(Array.from({ length: 2000 }, (_, i) => i + 1));
     expect(new Set(serials).size).toBe(2);
     expect(serials[serials.length - 1]).not.toBe(first.value.certPem);
+  });
+
+  it('a connection whose certificate runs out while it is open is closed with 4403 at its notAfter', async () => {
+    const cloud = await cloudFor(new RecordingEffects());
+    const credentials = await cloud.join('edge-a', await tempDir());
+    // A listener that admits as the real one does, but reports the certificate ending in 300 ms.
+    const shortLived = await startMtlsStreamServer({
+      host: '127.0.0.1',
+      port: 0,
+      tls: { caPem: cloud.pki.caPem, certPem: cloud.pki.serverCertPem, keyPem: cloud.pki.serverKeyPem },
+      onConnection: (nodeName, socket, info) => cloud.hub.attach(nodeName, socket, { ...info, certificateNotAfterMs: Date.now() + 300 }),
+    });
+    if (!shortLived.ok) throw new Error('listener');
+    cleanups.push(() => shortLived.value.close());
+    const edge = await openTestEdge(shortLived.value.url, credentials, new MemoryEdgeJournal('journal-expiry'));
+    cleanups.push(() => edge.stop());
+    const closes: SessionEnd[] = [];
+    edge.on('unlinked', (end) => closes.push(end));
+    edge.start();
+    await until(() => closes.length >= 1, 'closed at the certificate end');
+    expect(closes[0]).toMatchObject({ code: 4403, reason: 'client certificate expired; renew it and reconnect', local: false });
   });
 
   it('an expired join token never yields credentials, so no stream is ever opened', async () => {
