@@ -155,6 +155,18 @@ function decodeChecked(text: string | Buffer): Checked<Frame> {
   return decodeMessage(parsed);
 }
 
+/**
+ * Checks a value that will travel as a frame's `content` against the decoder's rules for values
+ * (nesting depth, the forbidden key, numbers in range) without encoding it, so a sender can refuse
+ * it up front. Undefined when the peer would accept it.
+ */
+export function contentProblem(content: unknown): Extract<FrameError, { kind: 'FrameUndecodable' }> | undefined {
+  // The message is depth 1, content depth 2, as the decoder counts.
+  const found = findTreeProblem(content, 2, ['content']);
+  if (found === undefined) return undefined;
+  return { kind: 'FrameUndecodable', closeCode: Close.undecodable.code, reason: closeReason(`${found.path} ${found.message}`), problem: found.problem, path: found.path };
+}
+
 const problem = (kind: UndecodableProblem, path: string, message: string): Checked<never> => err({ problem: kind, path, message });
 const shape = (path: string, message: string): Checked<never> => problem('badShape', path, message);
 

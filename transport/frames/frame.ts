@@ -450,9 +450,16 @@ const nodeTarget = (nodeName: string): NodeResource => {
 };
 
 /** Checks a builder's resource the way the decoder will, so a built frame always decodes. */
+/** Resource strings already checked: a node sends the same few over and over (bounded, reset when full). */
+const wellFormed = new Set<string>();
+const WELL_FORMED_CACHED_MAX = 10_000;
+
 const checkedResource = (resource: WireResource): string => {
   const text = formatWireResource(resource);
+  if (wellFormed.has(text)) return text;
   invariant(isWellFormedResource(resource), `resource ${text} is well-formed and scoped as its type`);
+  if (wellFormed.size >= WELL_FORMED_CACHED_MAX) wellFormed.clear();
+  wellFormed.add(text);
   return text;
 };
 

@@ -7,6 +7,7 @@ import type { WebSocket } from 'ws';
 import { invariant, type JsonValue, type Result, err, ok } from '../../kernel/index.js';
 import type { NewEvent } from '../../journal/index.js';
 import { keepaliveFrame, type Frame, type QueryFrame } from '../frames/frame.js';
+import { contentProblem } from '../frames/codec.js';
 import {
   acceptCloudHello,
   assertLimits,
@@ -92,9 +93,17 @@ export interface HubLog {
   warn(object: object, message: string): void;
 }
 
+/** Bytes the beehive header and route add to an up event's sync message, at most (resource ≤ 512, ids ≤ 128). */
+export const UP_FRAME_ENVELOPE_BYTES_MAX = 2048;
+
 const silentLog: HubLog = { info: () => undefined, warn: () => undefined };
 
-export type ReportError = UpEventTooLarge | WrongOutboxHead | { readonly kind: 'JournalWriteFailed'; readonly message: string };
+export type ReportError =
+  | UpEventTooLarge
+  | WrongOutboxHead
+  | { readonly kind: 'JournalWriteFailed'; readonly message: string }
+  /** The event's data breaks the frame rules (depth, `__proto__`, a number out of range): never journaled. */
+  | { readonly kind: 'UpEventUndecodable'; readonly type: string; readonly reason: string };
 
 /** What `edgehive status` shows of the edge's stream. */
 export interface EdgeHubStatus {
@@ -180,8 +189,12 @@ export class EdgeHub extends EventEmitter<{
    * sends them when the window allows. Resolves with the last outbox seq once committed.
    */
   report(events: readonly UpEvent[], journalEvents: readonly NewEvent[] = []): Promise<Result<number, ReportError>> {
+    for (const event of events) {
+      const problem = contentProblem(event.data);
+      if (problem !== undefined) return Promise.resolve(err({ kind: 'UpEventUndecodable' as const, type: event.type, reason: problem.reason }));
+    }
     const prepared = prepareOutboxCommit(this.#sender, events, this.#senderOptions);
-    if (!prepared.ok) return Promise.resolve(err(prepared.error));
+    if (!prepared.ok) return Promise.resolve(err({ ...prepared.error, frameBytesMax: this.#limits.frameBytesMax }));
     this.#sender = prepared.value.state;
     const commit = prepared.value.commit;
     return this.#serially(async () => {
@@ -245,8 +258,12 @@ export class EdgeHub extends EventEmitter<{
     this.#session?.terminate();
   }
 
+  /**
+   * The up sender measures an event as its sync message; the wire frame adds the beehive header and
+   * route (a resource string is at most 512 characters), so the sender's limit leaves room for them.
+   */
   get #senderOptions() {
-    return { limits: this.#limits };
+    return { limits: { ...this.#limits, frameBytesMax: this.#limits.frameBytesMax - UP_FRAME_ENVELOPE_BYTES_MAX } };
   }
 
   #connect(): void {
@@ -386,9 +403,12 @@ export class EdgeHub extends EventEmitter<{
 
   #executeUp(decision: UpSenderDecision): void {
     switch (decision.type) {
-      case 'send':
-        this.#session?.send(edgeFrameOf(decision.frame, this.options.nodeName, freshStamp(), this.#route));
+      case 'send': {
+        // Up events were checked when reported, and their size measured for the outbox with room for the envelope.
+        const sent = this.#session?.send(edgeFrameOf(decision.frame, this.options.nodeName, freshStamp(), this.#route), true);
+        invariant(sent !== false || !this.#session?.open, 'an up frame measured at report time fits in a frame');
         return;
+      }
       case 'readOutbox': {
         const { after, framesMax, bytesMax } = decision;
         // Reads wait behind writes in flight, so they see every entry the sender counts as committed.

@@ -4,7 +4,7 @@
 import type { WebSocket } from 'ws';
 import { randomUUID } from 'node:crypto';
 import { invariant } from '../../kernel/index.js';
-import { decodeFrame, encodeFrameWithin, type FrameError } from '../frames/codec.js';
+import { decodeFrame, encodeFrame, encodeFrameWithin, type FrameError } from '../frames/codec.js';
 import { closeReason, type Frame, type Stamp } from '../frames/frame.js';
 
 /** Liveness settings of a stream end (PROTOCOL.md: keepalive every 15 s, dead after 30 s). */
@@ -78,13 +78,24 @@ export class StreamSession {
     return this.#open;
   }
 
-  /** Sends a frame; false when the session is closed or the frame is over the limit (the caller decides). */
-  send(frame: Frame): boolean {
+  /**
+   * Sends a frame; false when the session is closed or the frame would be refused by the peer (the
+   * caller decides). `checked`: its content already passed contentProblem (up events, at report
+   * time), so only its size is checked here instead of decoding it again.
+   */
+  send(frame: Frame, checked = false): boolean {
     if (!this.#open) return false;
-    const encoded = encodeFrameWithin(frame, { frameBytesMax: this.frameBytesMax });
-    if (!encoded.ok) return false;
+    let text: string;
+    if (checked) {
+      text = encodeFrame(frame);
+      if (Buffer.byteLength(text, 'utf8') > this.frameBytesMax) return false;
+    } else {
+      const encoded = encodeFrameWithin(frame, { frameBytesMax: this.frameBytesMax });
+      if (!encoded.ok) return false;
+      text = encoded.value;
+    }
     this.framesOut += 1;
-    this.socket.send(encoded.value);
+    this.socket.send(text);
     return true;
   }
 

@@ -145,6 +145,11 @@ describe('limits', () => {
     expect(refused.ok).toBe(false);
     expect(!refused.ok && refused.error).toMatchObject({ kind: 'UpEventTooLarge', type: 'Huge.v1', frameBytesMax: 64 * 1024 });
     expect(journal.outbox).toEqual([]);
+    const polluted = await edge.report([{ type: 'Twin.v1', data: JSON.parse('{"__proto__": {"x": 1}}') }]);
+    expect(!polluted.ok && polluted.error).toMatchObject({ kind: 'UpEventUndecodable', type: 'Twin.v1', reason: 'content has the forbidden key __proto__' });
+    const nested = await edge.report([{ type: 'Deep.v1', data: Array.from({ length: 120 }).reduce<unknown>((inner) => [inner], 0) as never }]);
+    expect(!nested.ok && nested.error).toMatchObject({ kind: 'UpEventUndecodable', type: 'Deep.v1' });
+    expect(journal.outbox).toEqual([]);
   });
 });
 
