@@ -67,6 +67,30 @@ export interface DownPlannerState {
   /** Revisions too large for one frame, skipped with a warning until their hash changes. */
   readonly skipped: LayeredMap<Uid, string>;
   readonly link: DownLink | null;
+  /**
+   * The uids that may be pending, so that planning after an ack looks only at these, not at the
+   * whole desired set. `null`: every uid (after a start or a link change); the next plan on a link
+   * lists them. Internal to the planner: hosts read it never.
+   */
+  readonly candidates: DownCandidates | null;
+}
+
+/**
+ * Uids that may be pending, in the order `pendingFrames` lists them (desired ones in desired-set
+ * order, then the others in `acked` order); plans consume them from `next` on. Every pending uid is
+ * among them: only a desired-set change or a new link can make a uid pending (an ack only confirms
+ * what the edge was already expected to hold), and both list it again.
+ */
+export interface DownCandidates {
+  readonly order: readonly Uid[];
+  /** Entries before `next` were sent, skipped or found not pending since the list was made. */
+  readonly next: number;
+  /**
+   * The newest frame in flight per uid when the list was made. A uid from `next` on was not sent
+   * since, so what the edge is expected to hold of it is this frame, else its `acked` entry (an ack
+   * of this frame turns the entry into what the frame carried).
+   */
+  readonly inFlight: ReadonlyMap<Uid, InFlightFrame>;
 }
 
 export interface DownPlannerOptions {
@@ -96,13 +120,13 @@ export function startDownPlanner(durable: { readonly acked: Iterable<readonly [U
   assertDesiredSet(durable.desired);
   const acked = LayeredMap.of(durable.acked);
   invariant(acked.size <= objectsPerNodeMax, 'acked records bounded per node');
-  return { desired: durable.desired, acked, skipped: LayeredMap.empty(), link: null };
+  return { desired: durable.desired, acked, skipped: LayeredMap.empty(), link: null, candidates: null };
 }
 
 /** The projections computed a new desired set for the node (any number of changes at once). */
 export function downDesiredChanged(state: DownPlannerState, desired: DesiredSet, options: DownPlannerOptions): Step {
   assertDesiredSet(desired);
-  return plan({ ...state, desired }, options);
+  return plan({ ...state, desired, candidates: candidatesAfterChange(state, desired) }, options);
 }
 
 /**
@@ -113,16 +137,16 @@ export function downDesiredChanged(state: DownPlannerState, desired: DesiredSet,
  */
 export function downLinkUp(state: DownPlannerState, mode: SyncMode, options: DownPlannerOptions): Step {
   const link: DownLink = { nextSeq: 1, inFlight: [], inFlightBytes: 0, syncedSent: false };
-  if (mode === 'resume') return plan({ ...state, link }, options);
+  if (mode === 'resume') return plan({ ...state, link, candidates: null }, options);
   const acked = LayeredMap.of([...state.acked].map(([uid, entry]) => [uid, { key: entry.key, resourceVersion: null, contentHash: null }] as const));
-  const step = plan({ ...state, acked, link }, options);
+  const step = plan({ ...state, acked, link, candidates: null }, options);
   return transition(step.state, [{ type: 'forgetAckedRevisions' }, ...step.decisions]);
 }
 
 /** The connection closed: in-flight frames are forgotten; what they carried is still pending. */
 export function downLinkDown(state: DownPlannerState): Step {
   if (state.link === null) return transition(state);
-  return transition({ ...state, link: null }, [{ type: 'cancelTimer', timer: 'downAckTimeout' }]);
+  return transition({ ...state, link: null, candidates: null }, [{ type: 'cancelTimer', timer: 'downAckTimeout' }]);
 }
 
 /** A cumulative ack from the edge: the frames it covers become `acked` (durably, via recordAcked). */
@@ -167,79 +191,152 @@ type Expected = { readonly present: false } | { readonly present: true; readonly
 /**
  * The pending set: desired objects whose content differs from what the edge will hold, then
  * tombstones for objects the edge may hold that are no longer desired. Pure, for the host's
- * `status` (unacked counts) as much as for planning.
+ * `status` (unacked counts); it looks at every uid (O(desired + acked)), so planning does not use it.
  */
 export function pendingFrames(state: DownPlannerState): readonly PendingFrame[] {
-  const latest = new Map<Uid, InFlightFrame>();
-  for (const frame of state.link?.inFlight ?? []) if (frame.kind !== 'synced') latest.set(frame.uid, frame);
-  const expected = (uid: Uid): Expected => {
-    const frame = latest.get(uid);
-    if (frame !== undefined) return frame.kind === 'tombstone' ? { present: false } : { present: true, key: frame.key, contentHash: frame.contentHash };
-    const entry = state.acked.get(uid);
-    return entry === undefined ? { present: false } : { present: true, key: entry.key, contentHash: entry.contentHash };
-  };
+  const latest = latestInFlight(state.link);
   const pending: PendingFrame[] = [];
-  for (const object of state.desired.objects.values()) {
-    const held = expected(object.uid);
-    if (held.present && held.contentHash === object.contentHash) continue;
-    if (state.skipped.get(object.uid) === object.contentHash) continue;
-    pending.push({ kind: 'desired', uid: object.uid, key: object.key, resourceVersion: object.resourceVersion, contentHash: object.contentHash, content: object.content });
+  for (const uid of state.desired.objects.keys()) {
+    const frame = pendingFrameOf(state, latest, uid);
+    if (frame !== undefined) pending.push(frame);
   }
-  const mayHold = new Set<Uid>([...state.acked.keys(), ...latest.keys()]);
-  for (const uid of mayHold) {
+  for (const uid of mayHold(state.acked, latest)) {
     if (state.desired.objects.has(uid)) continue;
-    const held = expected(uid);
-    if (held.present) pending.push({ kind: 'tombstone', uid, key: held.key, resourceVersion: state.desired.resourceVersion });
+    const frame = pendingFrameOf(state, latest, uid);
+    if (frame !== undefined) pending.push(frame);
   }
   return pending;
 }
 
-/** Sends from the pending set while the flow limits allow, then the synced marker once nothing is pending. */
+/** What pending is computed from: a plan passes the `acked` and `skipped` it is deriving, the newest versions. */
+type Known = Pick<DownPlannerState, 'desired' | 'acked' | 'skipped'>;
+
+/** The frame `uid` is pending for, if any, given the newest frame in flight per uid (`latest`). */
+function pendingFrameOf(state: Known, latest: ReadonlyMap<Uid, InFlightFrame>, uid: Uid): PendingFrame | undefined {
+  const held = expected(state, latest, uid);
+  const object = state.desired.objects.get(uid);
+  if (object === undefined) return held.present ? { kind: 'tombstone', uid, key: held.key, resourceVersion: state.desired.resourceVersion } : undefined;
+  if (held.present && held.contentHash === object.contentHash) return undefined;
+  if (state.skipped.get(uid) === object.contentHash) return undefined;
+  return { kind: 'desired', uid: object.uid, key: object.key, resourceVersion: object.resourceVersion, contentHash: object.contentHash, content: object.content };
+}
+
+/** What the edge will hold of `uid`: the newest frame in flight for it, else its `acked` entry. */
+function expected(state: Known, latest: ReadonlyMap<Uid, InFlightFrame>, uid: Uid): Expected {
+  const frame = latest.get(uid);
+  if (frame !== undefined) return frame.kind === 'tombstone' ? { present: false } : { present: true, key: frame.key, contentHash: frame.contentHash };
+  const entry = state.acked.get(uid);
+  return entry === undefined ? { present: false } : { present: true, key: entry.key, contentHash: entry.contentHash };
+}
+
+/** The newest frame in flight per uid (the synced marker carries none). */
+function latestInFlight(link: DownLink | null): ReadonlyMap<Uid, InFlightFrame> {
+  const latest = new Map<Uid, InFlightFrame>();
+  for (const frame of link?.inFlight ?? []) if (frame.kind !== 'synced') latest.set(frame.uid, frame);
+  return latest;
+}
+
+/** Uids the edge may hold: those in `acked`, in its order, then any only in flight. */
+function mayHold(acked: LayeredMap<Uid, AckedEntry>, latest: ReadonlyMap<Uid, InFlightFrame>): Set<Uid> {
+  return new Set<Uid>([...acked.keys(), ...latest.keys()]);
+}
+
+const noCandidates: DownCandidates = { order: [], next: 0, inFlight: new Map() };
+
+/** Every uid as a candidate, in pending order: the list a new link (or a start) plans from. */
+function allCandidates(state: DownPlannerState, link: DownLink): DownCandidates {
+  const latest = latestInFlight(link);
+  const order = [...state.desired.objects.keys()];
+  for (const uid of mayHold(state.acked, latest)) if (!state.desired.objects.has(uid)) order.push(uid);
+  return { order, next: 0, inFlight: latest };
+}
+
+/**
+ * The candidates once the desired set becomes `desired`: those not yet consumed, plus each uid whose
+ * desired content changed (added, revised or no longer desired). Any other uid keeps its content
+ * and what the edge is expected to hold, so it stays not pending. O(desired) for the comparison, as
+ * computing the set was; `acked` is walked only when a uid may need a tombstone.
+ */
+function candidatesAfterChange(state: DownPlannerState, desired: DesiredSet): DownCandidates | null {
+  const { candidates, link } = state;
+  if (candidates === null || link === null) return null;
+  const remaining = new Set(candidates.order.slice(candidates.next));
+  const before = state.desired.objects;
+  const order: Uid[] = [];
+  let kept = 0;
+  for (const [uid, object] of desired.objects) {
+    const was = before.get(uid);
+    if (was !== undefined) kept += 1;
+    if (remaining.has(uid) || was?.contentHash !== object.contentHash) order.push(uid);
+  }
+  const latest = latestInFlight(link);
+  const gone = (uid: Uid): boolean => !desired.objects.has(uid) && (remaining.has(uid) || before.has(uid));
+  if (kept < before.size || [...remaining].some(gone)) {
+    for (const uid of mayHold(state.acked, latest)) if (gone(uid)) order.push(uid);
+  }
+  return { order, next: 0, inFlight: latest };
+}
+
+/**
+ * Sends from the pending set while the flow limits allow, then the synced marker once nothing is
+ * pending. It walks the candidates only (each at most once per listing), and stops at the first
+ * frame that does not fit, so a plan costs O(frames sent + candidates found not pending).
+ */
 function plan(state: DownPlannerState, options: DownPlannerOptions): Step {
   const start = state.link;
   if (start === null) return transition(state);
   const measure = options.frameBytes ?? jsonFrameBytes;
   const { limits } = options;
-  let link = start;
+  const candidates = state.candidates ?? allCandidates(state, start);
   let { acked, skipped } = state;
+  const room: Room = { frames: start.inFlight.length, bytes: start.inFlightBytes, nextSeq: start.nextSeq, sent: [] };
   const intents: AckedChange[] = [];
   const sends: DownPlannerDecision[] = [];
   const warnings: DownPlannerDecision[] = [];
-  let blocked = false;
-  for (const pending of pendingFrames(state)) {
-    const frame: DesiredFrame | TombstoneFrame = { ...pending, seq: link.nextSeq };
+  let next = candidates.next;
+  for (; next < candidates.order.length; next += 1) {
+    // The newest acked and skipped, not the state's: reading an older LayeredMap version while
+    // deriving newer ones would undo and redo this plan's changes at every candidate.
+    const pending = pendingFrameOf({ desired: state.desired, acked, skipped }, candidates.inFlight, candidates.order[next]!);
+    if (pending === undefined) continue;
+    const frame: DesiredFrame | TombstoneFrame = { ...pending, seq: room.nextSeq };
     const bytes = measure(frame);
     if (frame.kind === 'desired' && bytes > limits.frameBytesMax) {
       warnings.push({ type: 'skipOversized', uid: frame.uid, key: frame.key, bytes, frameBytesMax: limits.frameBytesMax });
       skipped = skipped.set(frame.uid, frame.contentHash);
       continue;
     }
-    if (!fits(link, bytes, limits)) {
-      blocked = true;
-      break;
-    }
+    if (!fits(room, bytes, limits)) break;
     if (frame.kind === 'desired' && !acked.has(frame.uid)) {
       const entry = { key: frame.key, resourceVersion: null, contentHash: null };
       acked = acked.set(frame.uid, entry);
       intents.push({ uid: frame.uid, entry });
     }
-    link = sent(link, frame, bytes);
+    send(room, frame, bytes);
     sends.push({ type: 'send', frame });
   }
-  if (!blocked && !link.syncedSent) {
-    const marker: DownFrame = { kind: 'synced', seq: link.nextSeq };
+  const blocked = next < candidates.order.length;
+  let syncedSent = start.syncedSent;
+  if (!blocked && !syncedSent) {
+    const marker: DownFrame = { kind: 'synced', seq: room.nextSeq };
     const bytes = measure(marker);
-    if (fits(link, bytes, limits)) {
-      link = { ...sent(link, marker, bytes), syncedSent: true };
+    if (fits(room, bytes, limits)) {
+      send(room, marker, bytes);
       sends.push({ type: 'send', frame: marker });
+      syncedSent = true;
     }
   }
   invariant(acked.size <= objectsPerNodeMax, 'acked records bounded per node');
+  const link: DownLink =
+    room.sent.length === 0 ? start : { nextSeq: room.nextSeq, inFlight: [...start.inFlight, ...room.sent], inFlightBytes: room.bytes, syncedSent };
   const decisions: DownPlannerDecision[] = [...warnings];
   if (intents.length > 0) decisions.push({ type: 'recordIntent', entries: intents });
   decisions.push(...sends);
   if (start.inFlight.length === 0 && link.inFlight.length > 0) decisions.push({ type: 'armTimer', timer: 'downAckTimeout', afterMs: limits.ackTimeoutMs });
-  return transition({ ...state, acked, skipped: pruneSkipped(skipped, state.desired), link }, decisions);
+  const pruned = skipped.size === 0 ? skipped : pruneSkipped(skipped, state.desired);
+  // A list used up is dropped, so a node that got its objects holds no copy of their uids.
+  const left = next < candidates.order.length ? { ...candidates, next } : noCandidates;
+  return transition({ ...state, acked, skipped: pruned, link, candidates: left }, decisions);
 }
 
 /** What `acked` holds for a frame's uid once the edge acknowledged it (undefined: unchanged). */
@@ -251,16 +348,27 @@ function ackedAfter(frame: InFlightFrame, remaining: readonly InFlightFrame[]): 
   return again ? { key: frame.key, resourceVersion: null, contentHash: null } : null;
 }
 
-/** Within the unacked bounds; a lone frame may exceed the byte bound so that nothing deadlocks. */
-const fits = (link: DownLink, bytes: number, limits: FlowLimits): boolean =>
-  link.inFlight.length < limits.unackedFramesMax && (link.inFlight.length === 0 || link.inFlightBytes + bytes <= limits.unackedBytesMax);
+/** The flow window while a plan fills it: its frames join the link once, when the plan ends. */
+interface Room {
+  frames: number;
+  bytes: number;
+  nextSeq: number;
+  readonly sent: InFlightFrame[];
+}
 
-function sent(link: DownLink, frame: DownFrame, bytes: number): DownLink {
+/** Within the unacked bounds; a lone frame may exceed the byte bound so that nothing deadlocks. */
+const fits = (room: Room, bytes: number, limits: FlowLimits): boolean =>
+  room.frames < limits.unackedFramesMax && (room.frames === 0 || room.bytes + bytes <= limits.unackedBytesMax);
+
+function send(room: Room, frame: DownFrame, bytes: number): void {
   const flight: InFlightFrame =
     frame.kind === 'synced'
       ? { seq: frame.seq, kind: 'synced', uid: '', key: '', resourceVersion: '0', contentHash: null, bytes }
       : { seq: frame.seq, kind: frame.kind, uid: frame.uid, key: frame.key, resourceVersion: frame.resourceVersion, contentHash: frame.kind === 'desired' ? frame.contentHash : null, bytes };
-  return { ...link, nextSeq: link.nextSeq + 1, inFlight: [...link.inFlight, flight], inFlightBytes: link.inFlightBytes + bytes };
+  room.sent.push(flight);
+  room.frames += 1;
+  room.bytes += bytes;
+  room.nextSeq += 1;
 }
 
 /** Skip records of objects no longer desired are dropped, so the map stays bounded by the desired set. */

@@ -1,30 +1,50 @@
-// An immutable map whose updates cost O(√n), not O(n): the cores' states stay pure values even
-// for a node with tens of thousands of objects. Changes sit in a small top layer over a shared
-// base and are folded into a new base once the layer outgrows √size.
+// An immutable map whose updates cost O(1): the cores' states stay pure values even for a node with
+// tens of thousands of objects. All versions share one mutable Map (Baker's rerooting, as in
+// persistent arrays): the version touched last owns it, and every other version is an undo record
+// that leads, record by record, to the owner. Touching an older version moves the Map back to it,
+// so each version always reads as it was made; a core that uses only its newest state never waits.
 
-const removed = Symbol('removed');
+const absent = Symbol('absent');
 
+/** The shared Map, or how this version differs from `next`, a version one step closer to the owner. */
+type Cell<K, V> = { readonly map: Map<K, V> } | { readonly key: K; readonly value: V | typeof absent; readonly next: LayeredMap<K, V> };
+
+/**
+ * A persistent map: `set` and `delete` return a new version and never change this one.
+ *
+ * Costs: any operation on the newest version is O(1). Using an older version first undoes the
+ * changes made since it (O(changes)), and going back to the newer one redoes them, so code that
+ * alternates between two distant versions pays their distance each time. Iteration copies the
+ * entries first (O(size)), so a loop may derive new versions from the map it walks. Iteration
+ * order is the shared Map's insertion order: a key whose deletion an older version undoes comes
+ * last there. Values are never `undefined` (`has` is `get(key) !== undefined`).
+ *
+ * @example
+ * const a = LayeredMap.of([['x', 1]]);
+ * const b = a.set('y', 2); // a still holds only x
+ */
 export class LayeredMap<K, V> implements Iterable<[K, V]> {
+  #cell: Cell<K, V>;
+
   private constructor(
-    private readonly base: ReadonlyMap<K, V>,
-    private readonly top: ReadonlyMap<K, V | typeof removed>,
+    cell: Cell<K, V>,
     /** The number of entries. */
     readonly size: number,
-  ) {}
+  ) {
+    this.#cell = cell;
+  }
 
   static empty<K, V>(): LayeredMap<K, V> {
-    return new LayeredMap(new Map(), new Map(), 0);
+    return new LayeredMap<K, V>({ map: new Map() }, 0);
   }
 
   static of<K, V>(entries: Iterable<readonly [K, V]>): LayeredMap<K, V> {
-    const base = new Map(entries);
-    return new LayeredMap(base, new Map(), base.size);
+    const map = new Map(entries);
+    return new LayeredMap({ map }, map.size);
   }
 
   get(key: K): V | undefined {
-    const changed = this.top.get(key);
-    if (changed === removed) return undefined;
-    return changed !== undefined ? changed : this.base.get(key);
+    return this.#own().get(key);
   }
 
   has(key: K): boolean {
@@ -32,47 +52,65 @@ export class LayeredMap<K, V> implements Iterable<[K, V]> {
   }
 
   set(key: K, value: V): LayeredMap<K, V> {
-    const top = new Map(this.top);
-    top.set(key, value);
-    return this.#settle(top, this.has(key) ? this.size : this.size + 1);
+    const map = this.#own();
+    const had = map.has(key);
+    const previous = had ? (map.get(key) as V) : absent;
+    if (previous === value) return this;
+    map.set(key, value);
+    return this.#handOver(map, key, previous, had ? this.size : this.size + 1);
   }
 
   delete(key: K): LayeredMap<K, V> {
-    if (!this.has(key)) return this;
-    const top = new Map(this.top);
-    top.set(key, removed);
-    return this.#settle(top, this.size - 1);
+    const map = this.#own();
+    if (!map.has(key)) return this;
+    const previous = map.get(key) as V;
+    map.delete(key);
+    return this.#handOver(map, key, previous, this.size - 1);
   }
 
-  *entries(): IterableIterator<[K, V]> {
-    for (const [key, value] of this.base) {
-      const changed = this.top.get(key);
-      if (changed === undefined) yield [key, value];
-      else if (changed !== removed) yield [key, changed];
-    }
-    for (const [key, changed] of this.top) if (changed !== removed && !this.base.has(key)) yield [key, changed];
+  entries(): IterableIterator<[K, V]> {
+    return [...this.#own()][Symbol.iterator]();
   }
 
-  *keys(): IterableIterator<K> {
-    for (const [key] of this.entries()) yield key;
+  keys(): IterableIterator<K> {
+    return [...this.#own().keys()][Symbol.iterator]();
   }
 
-  *values(): IterableIterator<V> {
-    for (const [, value] of this.entries()) yield value;
+  values(): IterableIterator<V> {
+    return [...this.#own().values()][Symbol.iterator]();
   }
 
   [Symbol.iterator](): IterableIterator<[K, V]> {
     return this.entries();
   }
 
-  /** Folds the top layer into a new base when it has grown past √size (at least 32 entries). */
-  #settle(top: Map<K, V | typeof removed>, size: number): LayeredMap<K, V> {
-    if (top.size <= Math.max(32, Math.sqrt(size))) return new LayeredMap(this.base, top, size);
-    const base = new Map(this.base);
-    for (const [key, changed] of top) {
-      if (changed === removed) base.delete(key);
-      else base.set(key, changed);
+  /** The shared Map, already changed by one step: a new version owns it and this one records the step's undo. */
+  #handOver(map: Map<K, V>, key: K, previous: V | typeof absent, size: number): LayeredMap<K, V> {
+    const next = new LayeredMap<K, V>({ map }, size);
+    this.#cell = { key, value: previous, next };
+    return next;
+  }
+
+  /** Makes this version the owner of the shared Map: undoes, nearest the owner first, each step taken since, recording its redo. */
+  #own(): Map<K, V> {
+    const cell = this.#cell;
+    if ('map' in cell) return cell.map;
+    const path: LayeredMap<K, V>[] = [];
+    let owner: LayeredMap<K, V> = this;
+    for (let c = owner.#cell; !('map' in c); c = owner.#cell) {
+      path.push(owner);
+      owner = c.next;
     }
-    return new LayeredMap(base, new Map(), size);
+    const { map } = owner.#cell as { readonly map: Map<K, V> };
+    for (let i = path.length - 1; i >= 0; i -= 1) {
+      const older = path[i]!;
+      const undo = older.#cell as { readonly key: K; readonly value: V | typeof absent; readonly next: LayeredMap<K, V> };
+      const redo = map.has(undo.key) ? (map.get(undo.key) as V) : absent;
+      if (undo.value === absent) map.delete(undo.key);
+      else map.set(undo.key, undo.value);
+      undo.next.#cell = { key: undo.key, value: redo, next: older };
+      older.#cell = { map };
+    }
+    return map;
   }
 }
