@@ -82,6 +82,16 @@ export function encodeFrame(frame: Frame): string {
 }
 
 /**
+ * encodeFrame for a sender that already holds the content as JSON (it measured it): the same text,
+ * with `contentJson` spliced in instead of writing the content again. `contentJson` must be
+ * JSON.stringify(frame.content).
+ */
+export function encodeFrameWithContentJson(frame: Frame, contentJson: string): string {
+  invariant(formatWireResource(frame.target) === frame.route.resource, 'route.resource is the frame target written out');
+  return `{"header":${JSON.stringify(wireHeader(frame.header))},"route":${JSON.stringify(wireRoute(frame.route))},"content":${contentJson}}`;
+}
+
+/**
  * Encodes and then checks the text exactly as the receiver will. A sender uses it to skip an object
  * the peer would refuse (too large, too deep, a `__proto__` key) with a Warning Event instead of
  * sending it and being closed on every reconnect (PROTOCOL.md "Frame").
@@ -92,16 +102,19 @@ export function encodeFrameWithin(frame: Frame, limits: FrameLimits): Result<str
   return decoded.ok ? ok(text) : decoded;
 }
 
-const wireHeader = (h: BeehiveHeader): BeehiveHeader => ({
-  msg_id: h.msg_id,
-  ...(h.parent_msg_id === undefined ? {} : { parent_msg_id: h.parent_msg_id }),
-  timestamp: h.timestamp,
-  ...(h.resourceversion === undefined ? {} : { resourceversion: h.resourceversion }),
-  ...(h.sync === undefined ? {} : { sync: h.sync }),
-  ...(h.type === undefined ? {} : { type: h.type }),
-  ...(h.seq === undefined ? {} : { seq: h.seq }),
-  ...(h.ack === undefined ? {} : { ack: h.ack }),
-});
+/** The header with known keys only, in a fixed order; built field by field (this runs for every frame sent). */
+function wireHeader(h: BeehiveHeader): BeehiveHeader {
+  // Keys in wire order: msg_id, parent_msg_id, timestamp, resourceversion, sync, type, seq, ack.
+  const w: { -readonly [K in keyof BeehiveHeader]?: BeehiveHeader[K] } = { msg_id: h.msg_id };
+  if (h.parent_msg_id !== undefined) w.parent_msg_id = h.parent_msg_id;
+  w.timestamp = h.timestamp;
+  if (h.resourceversion !== undefined) w.resourceversion = h.resourceversion;
+  if (h.sync !== undefined) w.sync = h.sync;
+  if (h.type !== undefined) w.type = h.type;
+  if (h.seq !== undefined) w.seq = h.seq;
+  if (h.ack !== undefined) w.ack = h.ack;
+  return w as BeehiveHeader;
+}
 
 const wireRoute = (r: BeehiveRoute): BeehiveRoute => ({
   source: r.source,

@@ -10,6 +10,7 @@ import {
   FRAME_DEPTH_MAX,
   decodeFrame,
   encodeFrame,
+  encodeFrameWithContentJson,
   encodeFrameWithin,
   type FrameError,
   type UndecodableProblem,
@@ -378,5 +379,15 @@ describe('encodeFrameWithin', () => {
     expect(!tooBig.ok && tooBig.error.closeCode).toBe(1009);
     const proto = encodeFrameWithin(object(JSON.parse('{"__proto__":"x"}') as Record<string, unknown>), limits);
     expect(!proto.ok && proto.error.reason).toBe('content.data has the forbidden key __proto__');
+  });
+});
+
+describe('encodeFrameWithContentJson', () => {
+  it('writes exactly what encodeFrame writes, for every kind of frame', () => {
+    fc.assert(
+      fc.property(frameArbitrary, (frame) => {
+        expect(encodeFrameWithContentJson(frame, JSON.stringify(frame.content))).toBe(encodeFrame(frame));
+      }),
+    );
   });
 });

@@ -532,15 +532,19 @@ export type UpEventInput = {
   readonly seq: number;
   readonly ack?: number;
   readonly resourceVersion?: string;
+  /** Beehive's context type: edgehive puts the event's versioned type here. */
+  readonly type?: string;
 };
 
 export function upEventFrame(stamp: Stamp, input: UpEventInput): UpEventFrame {
   invariant(input.resource.kind === 'object' || input.operation === 'update', 'device events are updates');
   invariant(input.resourceVersion === undefined || isResourceVersion(input.resourceVersion), 'resourceVersion is decimal');
-  const rv = input.resourceVersion === undefined ? {} : { resourceversion: input.resourceVersion };
+  const header: { -readonly [K in keyof SequencedHeader]: SequencedHeader[K] } = sequencedHeader(stamp, input.seq, input.ack);
+  if (input.resourceVersion !== undefined) header.resourceversion = input.resourceVersion;
+  if (input.type !== undefined) header.type = input.type;
   return {
     kind: 'upEvent',
-    header: { ...sequencedHeader(stamp, input.seq, input.ack), ...rv },
+    header,
     route: { source: input.source, group: 'resource', operation: input.operation, resource: checkedResource(input.resource) },
     content: input.content,
     target: input.resource,

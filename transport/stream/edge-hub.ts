@@ -41,6 +41,7 @@ import {
   type Transition,
   type UpEvent,
   type UpEventTooLarge,
+  type UpFrame,
   type UpSenderDecision,
   type UpSenderState,
   type WrongOutboxHead,
@@ -92,6 +93,9 @@ export interface HubLog {
   info(object: object, message: string): void;
   warn(object: object, message: string): void;
 }
+
+/** `{"kind":"up","seq":…,"event":{"type":…,"data":…}}` around the type and data, at most. */
+const UP_MESSAGE_OVERHEAD_BYTES = 64;
 
 /** Bytes the beehive header and route add to an up event's sync message, at most (resource ≤ 512, ids ≤ 128). */
 export const UP_FRAME_ENVELOPE_BYTES_MAX = 2048;
@@ -153,6 +157,8 @@ export class EdgeHub extends EventEmitter<{
   readonly #backoff: Backoff;
   readonly #route: (event: UpEvent) => UpRoute;
   readonly #log: HubLog;
+  readonly #dataJson = new WeakMap<object, string>();
+  readonly #upSenderOptions: { readonly limits: FlowLimits; readonly frameBytes: (frame: UpFrame) => number };
 
   private constructor(
     private readonly options: EdgeHubOptions,
@@ -169,6 +175,7 @@ export class EdgeHub extends EventEmitter<{
     this.#delayMs = this.#backoff.delayMsMin;
     this.#route = options.upRoute ?? defaultUpRoute(options.nodeName);
     this.#log = options.log ?? silentLog;
+    this.#upSenderOptions = { limits: { ...this.#limits, frameBytesMax: this.#limits.frameBytesMax - UP_FRAME_ENVELOPE_BYTES_MAX }, frameBytes: this.#measureUp };
     this.#sender = startUpSender({ head: durable.outboxHead, floor: durable.outboxFloor });
     this.#receiver = startDownReceiver({ clusterId: durable.clusterId, held: durable.held });
   }
@@ -263,8 +270,18 @@ export class EdgeHub extends EventEmitter<{
    * route (a resource string is at most 512 characters), so the sender's limit leaves room for them.
    */
   get #senderOptions() {
-    return { limits: { ...this.#limits, frameBytesMax: this.#limits.frameBytesMax - UP_FRAME_ENVELOPE_BYTES_MAX } };
+    return this.#upSenderOptions;
   }
+
+  /**
+   * Measures an up event as the outbox needs it, keeping its data's JSON for the send that usually
+   * follows at once (a WeakMap: an entry read back from the journal is a new object and is written again).
+   */
+  #measureUp = (frame: UpFrame): number => {
+    const json = JSON.stringify(frame.event.data) ?? 'null';
+    if (typeof frame.event.data === 'object' && frame.event.data !== null) this.#dataJson.set(frame.event.data, json);
+    return Buffer.byteLength(json, 'utf8') + Buffer.byteLength(frame.event.type, 'utf8') + UP_MESSAGE_OVERHEAD_BYTES;
+  };
 
   #connect(): void {
     if (this.#phase === 'stopped') return;
@@ -405,7 +422,9 @@ export class EdgeHub extends EventEmitter<{
     switch (decision.type) {
       case 'send': {
         // Up events were checked when reported, and their size measured for the outbox with room for the envelope.
-        const sent = this.#session?.send(edgeFrameOf(decision.frame, this.options.nodeName, freshStamp(), this.#route), true);
+        const data = decision.frame.event.data;
+        const json = typeof data === 'object' && data !== null ? this.#dataJson.get(data) : undefined;
+        const sent = this.#session?.send(edgeFrameOf(decision.frame, this.options.nodeName, freshStamp(), this.#route), true, json);
         invariant(sent !== false || !this.#session?.open, 'an up frame measured at report time fits in a frame');
         return;
       }

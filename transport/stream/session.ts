@@ -4,7 +4,7 @@
 import type { WebSocket } from 'ws';
 import { randomUUID } from 'node:crypto';
 import { invariant } from '../../kernel/index.js';
-import { decodeFrame, encodeFrame, encodeFrameWithin, type FrameError } from '../frames/codec.js';
+import { decodeFrame, encodeFrame, encodeFrameWithContentJson, encodeFrameWithin, type FrameError } from '../frames/codec.js';
 import { closeReason, type Frame, type Stamp } from '../frames/frame.js';
 
 /** Liveness settings of a stream end (PROTOCOL.md: keepalive every 15 s, dead after 30 s). */
@@ -81,13 +81,14 @@ export class StreamSession {
   /**
    * Sends a frame; false when the session is closed or the frame would be refused by the peer (the
    * caller decides). `checked`: its content already passed contentProblem (up events, at report
-   * time), so only its size is checked here instead of decoding it again.
+   * time), so only its size is checked here instead of decoding it again; `contentJson`, when the
+   * caller holds it, is the content already written as JSON.
    */
-  send(frame: Frame, checked = false): boolean {
+  send(frame: Frame, checked = false, contentJson?: string): boolean {
     if (!this.#open) return false;
     let text: string;
     if (checked) {
-      text = encodeFrame(frame);
+      text = contentJson === undefined ? encodeFrame(frame) : encodeFrameWithContentJson(frame, contentJson);
       if (Buffer.byteLength(text, 'utf8') > this.frameBytesMax) return false;
     } else {
       const encoded = encodeFrameWithin(frame, { frameBytesMax: this.frameBytesMax });

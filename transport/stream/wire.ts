@@ -104,8 +104,7 @@ export function edgeFrameOf(message: EdgeToCloudFrame, nodeName: string, stamp: 
     }
     case 'up': {
       const where = route(message.event);
-      const frame = upEventFrame(stamp, { ...where, content: message.event.data, seq: message.seq });
-      return { ...frame, header: { ...frame.header, type: message.event.type } };
+      return upEventFrame(stamp, { source: where.source, operation: where.operation, resource: where.resource, content: message.event.data, seq: message.seq, type: message.event.type });
     }
     case 'ack':
       return ackFrame(stamp, { from: 'edge', nodeName, ack: message.upTo });
