@@ -121,7 +121,9 @@ export class StreamSession {
     if (!this.#open) return;
     this.#lastHeardMs = monotonicMs();
     if (isBinary) return this.close(1003, 'the stream carries text frames only');
-    const decoded = decodeFrame(data, { frameBytesMax: this.frameBytesMax });
+    // ws has already checked that a text message is UTF-8 (it closes with 1007 otherwise), so the
+    // text is decoded without the codec's second, fatal check.
+    const decoded = decodeFrame(data.toString('utf8'), { frameBytesMax: this.frameBytesMax });
     if (!decoded.ok) return this.#refuse(decoded.error);
     this.framesIn += 1;
     this.handlers.frame(decoded.value);

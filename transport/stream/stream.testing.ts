@@ -153,8 +153,9 @@ export class MemoryEdgeJournal implements EdgeSyncJournal {
   async readOutbox(after: number, framesMax: number, bytesMax: number): Promise<readonly OutboxEntry[]> {
     const entries: OutboxEntry[] = [];
     let bytes = 0;
-    for (const entry of this.outbox) {
-      if (entry.seq <= after) continue;
+    // The outbox is gap-free from floor+1: entry `after+1` sits at a known index.
+    for (let i = Math.max(0, after - this.floor); i < this.outbox.length; i++) {
+      const entry = this.outbox[i]!;
       if (entries.length >= framesMax || (entries.length > 0 && bytes + entry.bytes > bytesMax)) break;
       entries.push(entry);
       bytes += entry.bytes;

@@ -204,7 +204,10 @@ function withAck(state: DownReceiverState, policy: AckPolicy, decisions: readonl
   if (link === null) return transition(state, decisions);
   const durable = durableThrough(link);
   if (durable <= link.lastAck) return transition(state, decisions);
-  if (durable - link.lastAck >= policy.ackEveryFrames) {
+  // Caught up (every accepted frame durable, no commit in flight): ack now, as the cloud's window may
+  // be waiting on it. Under a burst, batches stay N frames.
+  const caughtUp = durable === link.accepted && state.committing.length === 0;
+  if (durable - link.lastAck >= policy.ackEveryFrames || caughtUp) {
     return transition({ ...state, link: { ...link, lastAck: durable } }, [...decisions, { type: 'send', frame: { kind: 'ack', upTo: durable } }]);
   }
   if (link.ackTimerArmed) return transition(state, decisions);

@@ -80,14 +80,21 @@ describe('given an edge holding a at rv 10', () => {
     given(after1).when((s) => downFrameReceived(s, desired(3, 'ua', 'a', 12), policy)).then([{ type: 'resume', reason: 'down seq gap: expected 2, got 3' }]);
   });
 
-  it('batches acks: every ackEveryFrames durable frames, or when the timer fires', () => {
-    const two = given(downReceiverLinkUp(startDownReceiver({ clusterId: 'c2', held: [] }), 'resume', 'c2').state)
-      .when((s) => downFrameReceived(s, { kind: 'synced', seq: 1 }, batching))
-      .when((s) => downFrameReceived(s, { kind: 'synced', seq: 2 }, batching))
-      .then([]);
-    expect(two.link?.ackTimerArmed).toBe(true);
-    given(two).when((s) => downFrameReceived(s, { kind: 'synced', seq: 3 }, batching)).then([ack(3)]);
-    given(two).when((s) => downAckDelayFired(s)).then([ack(2)]);
+  it('acks at once a frame that needed no commit when nothing else is in flight', () => {
+    const linked = downReceiverLinkUp(startDownReceiver({ clusterId: 'c2', held: [] }), 'resume', 'c2').state;
+    given(linked).when((s) => downFrameReceived(s, { kind: 'synced', seq: 1 }, batching)).then([ack(1)]);
+  });
+
+  it('batches acks while commits are in flight: every ackEveryFrames durable frames, when the timer fires, or once caught up', () => {
+    let state = downReceiverLinkUp(startDownReceiver({ clusterId: 'c2', held: [] }), 'resume', 'c2').state;
+    for (let seq = 1; seq <= 4; seq++) state = downFrameReceived(state, desired(seq, `u${seq}`, `o${seq}`, seq), batching).state;
+    const one = given(state).when((s) => downCommitted(s, 1, batching)).then([{ type: 'armTimer', timer: 'downAckDelay', afterMs: 50 }]);
+    given(one).when((s) => downAckDelayFired(s)).then([ack(1)]);
+    const three = given(one)
+      .when((s) => downCommitted(s, 2, batching))
+      .when((s) => downCommitted(s, 3, batching))
+      .then([ack(3)]);
+    given(three).when((s) => downCommitted(s, 4, batching)).then([ack(4)]);
   });
 
   it('finishes commits after a disconnect without acking them to anyone', () => {

@@ -1,6 +1,7 @@
 // The cloud's side of the up log as a pure state machine: each event is handed to the effect port
 // once, in order; the applied position is recorded durably after the effect, and only a recorded
-// position is acknowledged, cumulatively, every N frames or T ms, whichever comes first.
+// position is acknowledged, cumulatively, every N frames or T ms, whichever comes first, and at
+// once when it has caught up with everything it accepted.
 import { invariant } from '../../kernel/index.js';
 import { transition, type ArmTimer, type CancelTimer, type Resume, type SendFrame, type Transition } from './sync.decisions.js';
 import type { AckPolicy } from './sync.limits.js';
@@ -113,7 +114,10 @@ function withAck(step: Step, policy: AckPolicy): Step {
 function ackDecisions(state: UpReceiverState, policy: AckPolicy): Step {
   const link = state.link;
   if (link === null || state.recorded <= link.lastAck) return transition(state);
-  if (state.recorded - link.lastAck >= policy.ackEveryFrames) {
+  // Caught up (nothing accepted awaits its effect or record): ack now, as the sender may be waiting
+  // on it and no later frame would make the batch bigger. Under a burst, batches stay N frames.
+  const caughtUp = state.accepted === state.recorded;
+  if (state.recorded - link.lastAck >= policy.ackEveryFrames || caughtUp) {
     return transition({ ...state, link: { ...link, lastAck: state.recorded } }, [{ type: 'send', frame: { kind: 'ack', upTo: state.recorded } }]);
   }
   if (link.ackTimerArmed) return transition(state);

@@ -67,6 +67,15 @@ describe('given an event handed to the effect port', () => {
     expect(state.recorded).toBe(3);
     given(state)
       .when((s) => upPositionRecorded(s, 'j1', 4, policy))
+      .then([ack(4)]);
+  });
+
+  it('waits for the batch (or the timer) while accepted frames still await their effect', () => {
+    given(linked(3))
+      .when((s) => upFrameReceived(s, up(4), policy))
+      .when((s) => upFrameReceived(s, up(5), policy))
+      .when((s) => upEffectPerformed(s, 'j1', 4))
+      .when((s) => upPositionRecorded(s, 'j1', 4, policy))
       .then([armDelay]);
   });
 
