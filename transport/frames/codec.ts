@@ -270,16 +270,16 @@ function readHeader(raw: Raw): Checked<BeehiveHeader> {
   if (!unset(seq) && !isSeq(seq)) return shape('header.seq', 'must be a safe integer >= 1');
   const ack = own(raw, 'ack');
   if (!unset(ack) && !isPosition(ack)) return shape('header.ack', 'must be a safe integer >= 0');
-  return ok({
-    msg_id: msgId,
-    ...(isId(parent) ? { parent_msg_id: parent } : {}),
-    timestamp,
-    ...(isResourceVersion(rv) ? { resourceversion: rv } : {}),
-    ...(sync === true ? { sync } : {}),
-    ...(isLabel(type) && type !== '' ? { type } : {}),
-    ...(isSeq(seq) ? { seq } : {}),
-    ...(isPosition(ack) ? { ack } : {}),
-  });
+  // Built field by field in wire order (this runs for every frame received).
+  const header: { -readonly [K in keyof BeehiveHeader]?: BeehiveHeader[K] } = { msg_id: msgId };
+  if (isId(parent)) header.parent_msg_id = parent;
+  header.timestamp = timestamp;
+  if (isResourceVersion(rv)) header.resourceversion = rv;
+  if (sync === true) header.sync = sync;
+  if (isLabel(type) && type !== '') header.type = type;
+  if (isSeq(seq)) header.seq = seq;
+  if (isPosition(ack)) header.ack = ack;
+  return ok(header as BeehiveHeader);
 }
 
 const isLabel = (v: unknown): v is string => typeof v === 'string' && v.length <= LABEL_CHARS_MAX;
