@@ -292,8 +292,12 @@ export class CloudHub extends EventEmitter<{ linked: [nodeName: string, mode: 'r
 
   #received(nodeName: string, session: StreamSession, frame: Frame): void {
     const entry = this.#nodes.get(nodeName);
-    // Frames that arrive while the hello is still being answered are out of protocol.
-    if (entry === undefined || entry.session !== session) return session.close(1002, `a ${frame.kind} frame before the handshake completed`);
+    if (entry === undefined || entry.session !== session) {
+      // The hello is still being answered (its NodeSync record loading): a keepalive may come
+      // meanwhile; anything else is out of protocol.
+      if (frame.kind === 'keepalive') return;
+      return session.close(1002, `a ${frame.kind} frame before the handshake completed`);
+    }
     const inbound = atCloud(frame);
     if (!inbound.ok) return session.close(1002, inbound.error.reason);
     const value = inbound.value;

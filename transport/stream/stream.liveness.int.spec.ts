@@ -8,10 +8,10 @@ import { once } from 'node:events';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { connectMtlsStream, startMtlsStreamServer, type NodeCredentials } from '../security/index.js';
-import { edgeHelloFrame, type Frame } from '../frames/frame.js';
-import { encodeFrame } from '../frames/codec.js';
+import { edgeHelloFrame, keepaliveFrame, type Frame } from '../frames/frame.js';
+import { DEFAULT_FRAME_LIMITS, decodeFrame, encodeFrame } from '../frames/codec.js';
 import { freshStamp, type SessionEnd } from './session.js';
-import { MemoryEdgeJournal, RecordingEffects, StandInDesired, openTestEdge, startStreamCloud, until, type StreamCloud } from './stream.testing.js';
+import { MemoryEdgeJournal, MemoryNodeSync, RecordingEffects, StandInDesired, openTestEdge, startStreamCloud, until, type StreamCloud } from './stream.testing.js';
 import type { WebSocket } from 'ws';
 
 const cleanups: Array<() => Promise<void>> = [];
@@ -97,6 +97,34 @@ describe('keepalive and dead peers', () => {
     // Each attempt waited for the hello timeout before the next one started.
     for (let i = 1; i < 3; i++) expect(attemptsAt[i]! - attemptsAt[i - 1]!).toBeGreaterThanOrEqual(fast.deadPeerMs - 20);
     expect(edge.status().phase).not.toBe('linked');
+  });
+});
+
+describe('while the hello is being answered', () => {
+  it('a keepalive that arrives before the cloud\'s hello is taken in stride, and the link comes up', async () => {
+    const nodeSync = new MemoryNodeSync();
+    let release!: () => void;
+    const loaded = new Promise<void>((resolve) => (release = resolve));
+    const slowSync: typeof nodeSync = Object.assign(Object.create(nodeSync) as MemoryNodeSync, {
+      load: async (node: string) => {
+        await loaded;
+        return nodeSync.load(node);
+      },
+    });
+    const cloud = await startStreamCloud({ nodeSync: slowSync, liveness: fast });
+    cleanups.push(() => cloud.close());
+    const socket = await rawSocket(cloud, await cloud.join('edge-k', await tempDir()));
+    const frames: Frame[] = [];
+    socket.on('message', (data: Buffer) => {
+      const decoded = decodeFrame(data, DEFAULT_FRAME_LIMITS);
+      if (decoded.ok) frames.push(decoded.value);
+    });
+    socket.send(encodeFrame(helloOf('edge-k')));
+    socket.send(encodeFrame(keepaliveFrame(freshStamp(), { from: 'edge', nodeName: 'edge-k' })));
+    await until(() => cloud.hub.status().length === 0, 'the record still loading');
+    release();
+    await until(() => frames.some((f) => f.kind === 'cloudHello'), 'the cloud hello');
+    expect(socket.readyState).toBe(socket.OPEN);
   });
 });
 
