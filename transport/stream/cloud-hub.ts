@@ -245,6 +245,10 @@ export class CloudHub extends EventEmitter<{ linked: [nodeName: string, mode: 'r
         this.#nodes.set(nodeName, entry);
         this.#loading.delete(nodeName);
         return entry;
+      }, (error: unknown) => {
+        // A failed load is not remembered: the node's next hello tries again.
+        this.#loading.delete(nodeName);
+        throw error;
       });
       this.#loading.set(nodeName, loading);
     }

@@ -111,7 +111,8 @@ describe('while the hello is being answered', () => {
         return nodeSync.load(node);
       },
     });
-    const cloud = await startStreamCloud({ nodeSync: slowSync, liveness: fast });
+    // A dead-peer timeout well beyond the held load: this raw client sends no keepalives of its own after the first.
+    const cloud = await startStreamCloud({ nodeSync: slowSync, liveness: { keepaliveMs: 50, deadPeerMs: 10_000 } });
     cleanups.push(() => cloud.close());
     const socket = await rawSocket(cloud, await cloud.join('edge-k', await tempDir()));
     const frames: Frame[] = [];
