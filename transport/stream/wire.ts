@@ -19,7 +19,7 @@ import {
   type UpOperation,
   type UpSource,
 } from '../frames/frame.js';
-import { formatWireResource, parseWireResource, type DeviceEventResource, type ObjectResource } from '../frames/resource.js';
+import { parseWireResource, type DeviceEventResource, type ObjectResource } from '../frames/resource.js';
 import type { CloudHello, CloudToEdgeFrame, DownFrame, EdgeHello, EdgeToCloudFrame, ObjectKey, UpEvent } from '../sync/index.js';
 
 /** Plural API resource names of the desired types, as object keys spell them (`configmaps/default/app`). */
@@ -215,6 +215,3 @@ const isDesiredType = (type: string): type is DesiredResourceType => desiredType
 const ackOf = (ack: number | undefined): { readonly ack?: number } => (ack === undefined ? {} : { ack });
 
 const wrongWay = (kind: string): Result<never, WireRefusal> => err({ kind: 'WrongDirection', reason: `a ${kind} frame does not travel this way` });
-
-/** The wire resource string of an up event's route, for logs and authorization refusals. */
-export const routeText = (route: UpRoute): string => formatWireResource(route.resource);
