@@ -373,7 +373,7 @@ export class CloudHub extends EventEmitter<{ linked: [nodeName: string, mode: 'r
     const { state, decisions } = step(current);
     entry.receiver = state;
     const session = entry.session;
-    for (const decision of decisions) entry.upChain = entry.upChain.then(() => this.#executeUp(entry, session, decision));
+    for (const decision of decisions) entry.upChain = entry.upChain.then(() => this.#executeUp(entry, session, decision)).catch((error: unknown) => this.#storeFailed(entry, error));
   }
 
   async #executeUp(entry: NodeEntry, session: StreamSession | null, decision: UpReceiverDecision): Promise<void> {
@@ -407,6 +407,20 @@ export class CloudHub extends EventEmitter<{ linked: [nodeName: string, mode: 'r
     }
   }
 
+  /**
+   * A durable write (NodeSync) failed: what the cores believe may now differ from the store, so the
+   * node's state is dropped and its stream closed (1011); its next hello reloads from NodeSync.
+   * Nothing acknowledged is lost: acks are only ever sent after the writes they rest on succeeded.
+   */
+  #storeFailed(entry: NodeEntry, error: unknown): void {
+    if (this.#nodes.get(entry.name) !== entry) return;
+    this.#log.warn({ node: entry.name, error: (error as Error).message }, 'node sync write failed; dropping the node state');
+    this.#nodes.delete(entry.name);
+    for (const timer of entry.timers.values()) clearTimeout(timer);
+    entry.session?.close(1011, 'node sync store failed; reconnect');
+    entry.session = null;
+  }
+
   /** Performs an event's effects; a failure is retried with back-off, since skipping it would lose it. */
   async #perform(entry: NodeEntry, journalId: string, seq: number, event: Parameters<UpEffects['perform']>[3]): Promise<void> {
     for (let attempt = 0; ; attempt++) {
@@ -435,7 +449,7 @@ export class CloudHub extends EventEmitter<{ linked: [nodeName: string, mode: 'r
     const { state, decisions } = step(entry.planner);
     entry.planner = state;
     const session = entry.session;
-    for (const decision of decisions) entry.downChain = entry.downChain.then(() => this.#executeDown(entry, session, decision));
+    for (const decision of decisions) entry.downChain = entry.downChain.then(() => this.#executeDown(entry, session, decision)).catch((error: unknown) => this.#storeFailed(entry, error));
   }
 
   async #executeDown(entry: NodeEntry, session: StreamSession | null, decision: DownPlannerDecision): Promise<void> {

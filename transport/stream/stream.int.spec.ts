@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { compareResourceVersions, type DesiredChange } from '../sync/index.js';
-import { MemoryEdgeJournal, RecordingEffects, StandInDesired, openTestEdge, startStreamCloud, until, type StreamCloud } from './stream.testing.js';
+import { MemoryEdgeJournal, MemoryNodeSync, RecordingEffects, StandInDesired, openTestEdge, startStreamCloud, until, type StreamCloud } from './stream.testing.js';
 import type { EdgeHub } from './edge-hub.js';
 
 const cleanups: Array<() => Promise<void>> = [];
@@ -163,5 +163,34 @@ describe('request/response across a reconnect', () => {
     expect(edge.status().phase).toBe('down');
     edge.start();
     expect(await answer).toEqual({ ok: true, value: 'hello edge-6' });
+  });
+});
+
+describe('a failing NodeSync store', () => {
+  it('closes the node\'s stream with 1011 and starts it over from the store; the edge still ends with every object', async () => {
+    const desired = new StandInDesired();
+    const store = new MemoryNodeSync();
+    let failures = 1;
+    const flaky: MemoryNodeSync = Object.assign(Object.create(store) as MemoryNodeSync, {
+      recordAcked: async (node: string, changes: Parameters<MemoryNodeSync['recordAcked']>[1]) => {
+        if (failures > 0) {
+          failures -= 1;
+          throw new Error('disk I/O error');
+        }
+        return store.recordAcked(node, changes);
+      },
+    });
+    const cloud = await startStreamCloud({ desired, nodeSync: flaky });
+    cleanups.push(() => cloud.close());
+    const journal = new MemoryEdgeJournal('journal-flaky');
+    const edge = await openTestEdge(cloud.server.url, await cloud.join('edge-7', await tempDir()), journal);
+    cleanups.push(() => edge.stop());
+    const closes: number[] = [];
+    edge.on('unlinked', (end) => closes.push(end.code));
+    for (let i = 0; i < 20; i++) desired.putConfigMap('edge-7', `cm-${i}`, { i: String(i) });
+    edge.start();
+    await until(() => journal.objects.size === 20 && edge.status().phase === 'linked', 'every object held after the store recovered');
+    expect(closes).toContain(1011);
+    expect(failures).toBe(0);
   });
 });
