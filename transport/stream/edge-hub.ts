@@ -6,7 +6,7 @@ import { EventEmitter } from 'node:events';
 import type { WebSocket } from 'ws';
 import { invariant, type JsonValue, type Result, err, ok } from '../../kernel/index.js';
 import type { NewEvent } from '../../journal/index.js';
-import { keepaliveFrame, type Frame, type QueryFrame } from '../frames/frame.js';
+import { keepaliveFrame, LABEL_CHARS_MAX, type Frame, type QueryFrame } from '../frames/frame.js';
 import { contentProblem } from '../frames/codec.js';
 import {
   acceptCloudHello,
@@ -48,7 +48,7 @@ import {
 } from '../sync/index.js';
 import { PendingQueries, QUERY_TIMEOUT_MS_DEFAULT, answerQuery, type QueryError, type QueryRequest, type QueryResponder } from './requests.js';
 import { StreamSession, defaultLiveness, freshStamp, type Liveness, type SessionEnd } from './session.js';
-import { atEdge, defaultUpRoute, edgeFrameOf, type UpRoute } from './wire.js';
+import { UpFrameWriter, atEdge, defaultUpRoute, edgeFrameOf, type UpRoute } from './wire.js';
 import { byteStreamSessionOf } from './byte-streams.js';
 
 /** Reconnect back-off: exponential from min to max, each delay drawn uniformly from its upper half (jitter). */
@@ -158,6 +158,7 @@ export class EdgeHub extends EventEmitter<{
   readonly #route: (event: UpEvent) => UpRoute;
   readonly #log: HubLog;
   readonly #dataJson = new WeakMap<object, string>();
+  readonly #upWriter: UpFrameWriter;
   readonly #upSenderOptions: { readonly limits: FlowLimits; readonly frameBytes: (frame: UpFrame) => number };
 
   private constructor(
@@ -175,6 +176,7 @@ export class EdgeHub extends EventEmitter<{
     this.#delayMs = this.#backoff.delayMsMin;
     this.#route = options.upRoute ?? defaultUpRoute(options.nodeName);
     this.#log = options.log ?? silentLog;
+    this.#upWriter = new UpFrameWriter(options.nodeName, this.#route);
     this.#upSenderOptions = { limits: { ...this.#limits, frameBytesMax: this.#limits.frameBytesMax - UP_FRAME_ENVELOPE_BYTES_MAX }, frameBytes: this.#measureUp };
     this.#sender = startUpSender({ head: durable.outboxHead, floor: durable.outboxFloor });
     this.#receiver = startDownReceiver({ clusterId: durable.clusterId, held: durable.held });
@@ -197,6 +199,9 @@ export class EdgeHub extends EventEmitter<{
    */
   report(events: readonly UpEvent[], journalEvents: readonly NewEvent[] = []): Promise<Result<number, ReportError>> {
     for (const event of events) {
+      if (event.type === '' || event.type.length > LABEL_CHARS_MAX) {
+        return Promise.resolve(err({ kind: 'UpEventUndecodable' as const, type: event.type.slice(0, 64), reason: `the event type must be 1-${LABEL_CHARS_MAX} characters` }));
+      }
       const problem = contentProblem(event.data);
       if (problem !== undefined) return Promise.resolve(err({ kind: 'UpEventUndecodable' as const, type: event.type, reason: problem.reason }));
     }
@@ -424,7 +429,10 @@ export class EdgeHub extends EventEmitter<{
         // Up events were checked when reported, and their size measured for the outbox with room for the envelope.
         const data = decision.frame.event.data;
         const json = typeof data === 'object' && data !== null ? this.#dataJson.get(data) : undefined;
-        const sent = this.#session?.send(edgeFrameOf(decision.frame, this.options.nodeName, freshStamp(), this.#route), true, json);
+        const sent =
+          json === undefined
+            ? this.#session?.send(edgeFrameOf(decision.frame, this.options.nodeName, freshStamp(), this.#route), true)
+            : this.#session?.sendText(this.#upWriter.write(decision.frame, freshStamp(), json));
         invariant(sent !== false || !this.#session?.open, 'an up frame measured at report time fits in a frame');
         return;
       }

@@ -100,6 +100,14 @@ export class StreamSession {
     return true;
   }
 
+  /** Sends a frame already written as text by a checked writer; false when closed or over the limit. */
+  sendText(text: string): boolean {
+    if (!this.#open || Buffer.byteLength(text, 'utf8') > this.frameBytesMax) return false;
+    this.framesOut += 1;
+    this.socket.send(text);
+    return true;
+  }
+
   /** Closes with a code and a reason (cut to the 123 bytes a close frame holds). */
   close(code: number, reason: string): void {
     if (!this.#open) return;

@@ -194,3 +194,18 @@ describe('a failing NodeSync store', () => {
     expect(failures).toBe(0);
   });
 });
+
+describe('an up event type that header.type cannot carry', () => {
+  it('is refused before it is journaled (a frame the cloud would close on is never written)', async () => {
+    const cloud = await startStreamCloud({});
+    cleanups.push(() => cloud.close());
+    const journal = new MemoryEdgeJournal('journal-type');
+    const edge = await openTestEdge(cloud.server.url, await cloud.join('edge-8', await tempDir()), journal);
+    cleanups.push(() => edge.stop());
+    for (const type of ['', 'T'.repeat(257)]) {
+      const refused = await edge.report([{ type, data: null }]);
+      expect(!refused.ok && refused.error).toMatchObject({ kind: 'UpEventUndecodable', reason: 'the event type must be 1-256 characters' });
+    }
+    expect(journal.outbox).toEqual([]);
+  });
+});

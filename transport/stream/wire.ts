@@ -1,7 +1,7 @@
 // Maps the sync cores' messages to beehive frames and back: object keys to resource strings, the
 // hello contents, up events with their route, and the cumulative ack. The codec validated the shape;
 // this layer checks what only the stream knows (a down frame's type is a desired type, and so on).
-import { err, isJsonObject, ok, type JsonObject, type JsonValue, type Result } from '../../kernel/index.js';
+import { err, invariant, isJsonObject, ok, type JsonObject, type JsonValue, type Result } from '../../kernel/index.js';
 import { contentHash, desiredContentOf } from '../frames/codec.js';
 import {
   ackFrame,
@@ -11,6 +11,10 @@ import {
   edgeHelloFrame,
   syncedFrame,
   upEventFrame,
+  isId,
+  isSeq,
+  isTimestampMs,
+  LABEL_CHARS_MAX,
   DESIRED_RESOURCE_TYPES,
   type DesiredResourceType,
   type Frame,
@@ -19,8 +23,8 @@ import {
   type UpOperation,
   type UpSource,
 } from '../frames/frame.js';
-import { parseWireResource, type DeviceEventResource, type ObjectResource } from '../frames/resource.js';
-import type { CloudHello, CloudToEdgeFrame, DownFrame, EdgeHello, EdgeToCloudFrame, ObjectKey, UpEvent } from '../sync/index.js';
+import { formatWireResource, parseWireResource, type DeviceEventResource, type ObjectResource } from '../frames/resource.js';
+import type { CloudHello, CloudToEdgeFrame, DownFrame, EdgeHello, EdgeToCloudFrame, ObjectKey, UpEvent, UpFrame } from '../sync/index.js';
 
 /** Plural API resource names of the desired types, as object keys spell them (`configmaps/default/app`). */
 const pluralOf: { readonly [T in DesiredResourceType]: string } = {
@@ -70,6 +74,42 @@ export function defaultUpRoute(nodeName: string): (event: UpEvent) => UpRoute {
     if (resource.kind !== 'object') return { source: 'edged', operation: 'update', resource: node };
     return { source: resource.type === 'device' ? 'twin' : 'edged', operation: 'update', resource };
   };
+}
+
+/** Route texts an UpFrameWriter keeps (one per source, operation and resource a node reports on). */
+const UP_ROUTES_CACHED_MAX = 4096;
+
+/**
+ * Writes up frames as text the way encodeFrame(edgeFrameOf(…)) does, without building the frame
+ * object each time: the route of each resource is checked through the builder once and kept as
+ * JSON, and the data arrives already written as JSON (the outbox measured it). This is the
+ * edge's hottest path; a spec holds it to the same text as the general encoder.
+ */
+export class UpFrameWriter {
+  readonly #routes = new Map<string, string>();
+
+  constructor(
+    private readonly nodeName: string,
+    private readonly route: (event: UpEvent) => UpRoute,
+  ) {}
+
+  write(message: UpFrame, stamp: Stamp, dataJson: string): string {
+    invariant(isSeq(message.seq), 'an up frame has a seq');
+    invariant(isId(stamp.msgId) && isTimestampMs(stamp.timestampMs), 'the stamp is a valid msg_id and time');
+    invariant(message.event.type !== '' && message.event.type.length <= LABEL_CHARS_MAX, 'the event type fits header.type');
+    const where = this.route(message.event);
+    const key = `${where.source} ${where.operation} ${formatWireResource(where.resource)}`;
+    let routeJson = this.#routes.get(key);
+    if (routeJson === undefined) {
+      // The builder checks the route once (a well-formed resource, device events are updates).
+      const frame = edgeFrameOf(message, this.nodeName, stamp, () => where);
+      routeJson = JSON.stringify(frame.route);
+      if (this.#routes.size >= UP_ROUTES_CACHED_MAX) this.#routes.clear();
+      this.#routes.set(key, routeJson);
+    }
+    const header = `{"msg_id":${JSON.stringify(stamp.msgId)},"timestamp":${stamp.timestampMs},"type":${JSON.stringify(message.event.type)},"seq":${message.seq}}`;
+    return `{"header":${header},"route":${routeJson},"content":${dataJson}}`;
+  }
 }
 
 /** An up event as the cloud receives it: the event, and the resource and operation it acts on. */

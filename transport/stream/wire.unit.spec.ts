@@ -2,8 +2,9 @@
 // and resource strings, the default up route, and that what one side writes the other reads back.
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_FRAME_LIMITS, contentHash, decodeFrame, desiredContentOf, encodeFrame } from '../frames/codec.js';
-import { atCloud, atEdge, cloudFrameOf, defaultUpRoute, edgeFrameOf, objectKeyOf, resourceOfKey } from './wire.js';
-import type { CloudToEdgeFrame, EdgeToCloudFrame } from '../sync/index.js';
+import fc from 'fast-check';
+import { UpFrameWriter, atCloud, atEdge, cloudFrameOf, defaultUpRoute, edgeFrameOf, objectKeyOf, resourceOfKey } from './wire.js';
+import type { CloudToEdgeFrame, EdgeToCloudFrame, UpFrame } from '../sync/index.js';
 
 const stamp = { msgId: 'm-1', timestampMs: 1 };
 const route = defaultUpRoute('edge-1');
@@ -70,5 +71,20 @@ describe('round trips through the codec', () => {
     expect(atEdge(hello)).toEqual({ ok: false, error: { kind: 'WrongDirection', reason: 'a edgeHello frame does not travel this way' } });
     const synced = overTheWire(encodeFrame(cloudFrameOf({ kind: 'synced', seq: 1 }, 'edge-1', stamp)));
     expect(atCloud(synced).ok).toBe(false);
+  });
+});
+
+describe('UpFrameWriter', () => {
+  it('writes exactly the text the general encoder writes, for any up event', () => {
+    const writer = new UpFrameWriter('edge-1', route);
+    const resources = fc.constantFrom(undefined, 'default/podstatus/web', 'kube-node-lease/lease/edge-1', 'device/default/thermo/twin/edge_updated', 'ns-2/pod/x');
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER }), fc.string({ minLength: 1, maxLength: 40 }), resources, fc.jsonValue(), fc.uuid(), fc.nat(), (seq, type, resource, value, msgId, timestampMs) => {
+        const data = resource === undefined ? { value } : { resource, value };
+        const message: UpFrame = { kind: 'up', seq, event: { type, data: data as never } };
+        const at = { msgId, timestampMs };
+        expect(writer.write(message, at, JSON.stringify(data))).toBe(encodeFrame(edgeFrameOf(message, 'edge-1', at, route)));
+      }),
+    );
   });
 });
