@@ -82,16 +82,6 @@ export function encodeFrame(frame: Frame): string {
 }
 
 /**
- * encodeFrame for a sender that already holds the content as JSON (it measured it): the same text,
- * with `contentJson` spliced in instead of writing the content again. `contentJson` must be
- * JSON.stringify(frame.content).
- */
-export function encodeFrameWithContentJson(frame: Frame, contentJson: string): string {
-  invariant(formatWireResource(frame.target) === frame.route.resource, 'route.resource is the frame target written out');
-  return `{"header":${JSON.stringify(wireHeader(frame.header))},"route":${JSON.stringify(wireRoute(frame.route))},"content":${contentJson}}`;
-}
-
-/**
  * Encodes and then checks the text exactly as the receiver will. A sender uses it to skip an object
  * the peer would refuse (too large, too deep, a `__proto__` key) with a Warning Event instead of
  * sending it and being closed on every reconnect (PROTOCOL.md "Frame").

@@ -10,7 +10,6 @@ import {
   FRAME_DEPTH_MAX,
   decodeFrame,
   encodeFrame,
-  encodeFrameWithContentJson,
   encodeFrameWithin,
   type FrameError,
   type UndecodableProblem,
@@ -382,12 +381,3 @@ describe('encodeFrameWithin', () => {
   });
 });
 
-describe('encodeFrameWithContentJson', () => {
-  it('writes exactly what encodeFrame writes, for every kind of frame', () => {
-    fc.assert(
-      fc.property(frameArbitrary, (frame) => {
-        expect(encodeFrameWithContentJson(frame, JSON.stringify(frame.content))).toBe(encodeFrame(frame));
-      }),
-    );
-  });
-});

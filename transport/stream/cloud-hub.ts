@@ -37,6 +37,7 @@ import {
   type NodeSyncStore,
   type Transition,
   type UpEffects,
+  type UpEvent,
   type UpReceiverDecision,
   type UpReceiverState,
 } from '../sync/index.js';
@@ -401,9 +402,7 @@ export class CloudHub extends EventEmitter<{ linked: [nodeName: string, mode: 'r
       case 'cancelTimer':
         return this.#cancel(entry, decision.timer);
       case 'resume':
-        this.#log.warn({ node: entry.name, reason: decision.reason }, 'stream resumes');
-        session?.close(1002, decision.reason);
-        return;
+        return this.#resume(entry, session, decision.reason);
     }
   }
 
@@ -422,7 +421,7 @@ export class CloudHub extends EventEmitter<{ linked: [nodeName: string, mode: 'r
   }
 
   /** Performs an event's effects; a failure is retried with back-off, since skipping it would lose it. */
-  async #perform(entry: NodeEntry, journalId: string, seq: number, event: Parameters<UpEffects['perform']>[3]): Promise<void> {
+  async #perform(entry: NodeEntry, journalId: string, seq: number, event: UpEvent): Promise<void> {
     for (let attempt = 0; ; attempt++) {
       try {
         return await this.options.effects.perform(entry.name, journalId, seq, event);
@@ -472,10 +471,14 @@ export class CloudHub extends EventEmitter<{ linked: [nodeName: string, mode: 'r
       case 'cancelTimer':
         return this.#cancel(entry, decision.timer);
       case 'resume':
-        this.#log.warn({ node: entry.name, reason: decision.reason }, 'stream resumes');
-        session?.close(1002, decision.reason);
-        return;
+        return this.#resume(entry, session, decision.reason);
     }
+  }
+
+  /** A core saw the sequence break: close the connection; the edge's next hello resumes from durable positions. */
+  #resume(entry: NodeEntry, session: StreamSession | null, reason: string): void {
+    this.#log.warn({ node: entry.name, reason }, 'stream resumes');
+    session?.close(1002, reason);
   }
 
   #arm(entry: NodeEntry, name: string, afterMs: number, fire: () => void): void {

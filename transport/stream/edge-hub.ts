@@ -159,6 +159,10 @@ export class EdgeHub extends EventEmitter<{
   readonly #log: HubLog;
   readonly #dataJson = new WeakMap<object, string>();
   readonly #upWriter: UpFrameWriter;
+  /**
+   * The up sender measures an event as its sync message; the wire frame adds the beehive header and
+   * route (a resource string is at most 512 characters), so the sender's limit leaves room for them.
+   */
   readonly #upSenderOptions: { readonly limits: FlowLimits; readonly frameBytes: (frame: UpFrame) => number };
 
   private constructor(
@@ -205,7 +209,7 @@ export class EdgeHub extends EventEmitter<{
       const problem = contentProblem(event.data);
       if (problem !== undefined) return Promise.resolve(err({ kind: 'UpEventUndecodable' as const, type: event.type, reason: problem.reason }));
     }
-    const prepared = prepareOutboxCommit(this.#sender, events, this.#senderOptions);
+    const prepared = prepareOutboxCommit(this.#sender, events, this.#upSenderOptions);
     if (!prepared.ok) return Promise.resolve(err({ ...prepared.error, frameBytesMax: this.#limits.frameBytesMax }));
     this.#sender = prepared.value.state;
     const commit = prepared.value.commit;
@@ -221,7 +225,7 @@ export class EdgeHub extends EventEmitter<{
         this.#sender = outboxCommitFailed(this.#sender);
         return err(result.error);
       }
-      this.#up((s) => outboxCommitted(s, commit, this.#senderOptions));
+      this.#up((s) => outboxCommitted(s, commit, this.#upSenderOptions));
       return ok(commit.after + commit.entries.length);
     });
   }
@@ -268,14 +272,6 @@ export class EdgeHub extends EventEmitter<{
   /** Drops the current connection without a close handshake, as a network failure would (tests, diagnostics). */
   dropConnection(): void {
     this.#session?.terminate();
-  }
-
-  /**
-   * The up sender measures an event as its sync message; the wire frame adds the beehive header and
-   * route (a resource string is at most 512 characters), so the sender's limit leaves room for them.
-   */
-  get #senderOptions() {
-    return this.#upSenderOptions;
   }
 
   /**
@@ -330,12 +326,12 @@ export class EdgeHub extends EventEmitter<{
     if (value.kind === 'keepalive') return;
     const message = value.message;
     if (this.#phase === 'hello') return this.#handshake(session, message);
-    if (value.ack !== undefined) this.#up((s) => upAckReceived(s, value.ack!, this.#senderOptions));
+    if (value.ack !== undefined) this.#up((s) => upAckReceived(s, value.ack!, this.#upSenderOptions));
     switch (message.kind) {
       case 'hello':
         return session.close(1002, 'a second hello');
       case 'ack':
-        return this.#up((s) => upAckReceived(s, message.upTo, this.#senderOptions));
+        return this.#up((s) => upAckReceived(s, message.upTo, this.#upSenderOptions));
       case 'desired':
       case 'tombstone':
       case 'synced':
@@ -385,7 +381,7 @@ export class EdgeHub extends EventEmitter<{
     const { mode, clusterId, upAcked, reportState } = agreed.value;
     this.#log.info({ node: this.options.nodeName, mode, clusterId, upAcked }, 'stream linked');
     this.#down((s) => downReceiverLinkUp(s, mode, clusterId));
-    this.#up((s) => upLinkUp(s, upAcked, this.#senderOptions));
+    this.#up((s) => upLinkUp(s, upAcked, this.#upSenderOptions));
     this.#queries.resendAll((frame) => session.send(frame));
     if (reportState && this.options.stateReport !== undefined) {
       const events = this.options.stateReport();
@@ -440,7 +436,7 @@ export class EdgeHub extends EventEmitter<{
         const { after, framesMax, bytesMax } = decision;
         // Reads wait behind writes in flight, so they see every entry the sender counts as committed.
         void this.#serially(() => this.options.journal.readOutbox(after, framesMax, bytesMax)).then((entries) =>
-          this.#up((s) => outboxRead(s, after, entries.filter((e) => e.seq <= s.head), this.#senderOptions)),
+          this.#up((s) => outboxRead(s, after, entries.filter((e) => e.seq <= s.head), this.#upSenderOptions)),
         );
         return;
       }
@@ -449,9 +445,7 @@ export class EdgeHub extends EventEmitter<{
       case 'cancelTimer':
         return this.#cancel(decision.timer);
       case 'resume':
-        this.#log.warn({ node: this.options.nodeName, reason: decision.reason }, 'stream resumes');
-        this.#session?.close(1002, decision.reason);
-        return;
+        return this.#resume(decision.reason);
     }
   }
 
@@ -486,10 +480,14 @@ export class EdgeHub extends EventEmitter<{
       case 'cancelTimer':
         return this.#cancel(decision.timer);
       case 'resume':
-        this.#log.warn({ node: this.options.nodeName, reason: decision.reason }, 'stream resumes');
-        this.#session?.close(1002, decision.reason);
-        return;
+        return this.#resume(decision.reason);
     }
+  }
+
+  /** A core saw the sequence break: close and reconnect; the handshake resumes from durable positions. */
+  #resume(reason: string): void {
+    this.#log.warn({ node: this.options.nodeName, reason }, 'stream resumes');
+    this.#session?.close(1002, reason);
   }
 
   /** Journal work runs one at a time, in the order decided: commits land in order, reads see them. */

@@ -4,7 +4,7 @@
 import type { WebSocket } from 'ws';
 import { randomUUID } from 'node:crypto';
 import { invariant } from '../../kernel/index.js';
-import { decodeFrame, encodeFrame, encodeFrameWithContentJson, encodeFrameWithin, type FrameError } from '../frames/codec.js';
+import { decodeFrame, encodeFrame, encodeFrameWithin } from '../frames/codec.js';
 import { closeReason, type Frame, type Stamp } from '../frames/frame.js';
 
 /** Liveness settings of a stream end (PROTOCOL.md: keepalive every 15 s, dead after 30 s). */
@@ -81,14 +81,13 @@ export class StreamSession {
   /**
    * Sends a frame; false when the session is closed or the frame would be refused by the peer (the
    * caller decides). `checked`: its content already passed contentProblem (up events, at report
-   * time), so only its size is checked here instead of decoding it again; `contentJson`, when the
-   * caller holds it, is the content already written as JSON.
+   * time), so only its size is checked here instead of decoding it again.
    */
-  send(frame: Frame, checked = false, contentJson?: string): boolean {
+  send(frame: Frame, checked = false): boolean {
     if (!this.#open) return false;
     let text: string;
     if (checked) {
-      text = contentJson === undefined ? encodeFrame(frame) : encodeFrameWithContentJson(frame, contentJson);
+      text = encodeFrame(frame);
       if (Buffer.byteLength(text, 'utf8') > this.frameBytesMax) return false;
     } else {
       const encoded = encodeFrameWithin(frame, { frameBytesMax: this.frameBytesMax });
@@ -132,13 +131,9 @@ export class StreamSession {
     // ws has already checked that a text message is UTF-8 (it closes with 1007 otherwise), so the
     // text is decoded without the codec's second, fatal check.
     const decoded = decodeFrame(data.toString('utf8'), { frameBytesMax: this.frameBytesMax });
-    if (!decoded.ok) return this.#refuse(decoded.error);
+    if (!decoded.ok) return this.close(decoded.error.closeCode, decoded.error.reason);
     this.framesIn += 1;
     this.handlers.frame(decoded.value);
-  }
-
-  #refuse(error: FrameError): void {
-    this.close(error.closeCode, error.reason);
   }
 
   #ended(end: SessionEnd): void {
