@@ -28,7 +28,7 @@ import {
 } from './frame.js';
 import { formatWireResource, parseWireResource, type WireResource } from './resource.js';
 
-export { contentHash, desiredContentOf, canonicalJson, stripManagedFields } from './desired-content.js';
+export { contentHash, desiredContentHash, desiredContentOf, canonicalJson, stripManagedFields } from './desired-content.js';
 
 /** Default `frameBytesMax` (PROTOCOL.md): at least twice the API's largest object (1.5 MiB in etcd). */
 export const FRAME_BYTES_MAX_DEFAULT = 4 * 1024 * 1024;
@@ -122,13 +122,16 @@ const wireRoute = (r: BeehiveRoute): BeehiveRoute => ({
  * gates incompatible changes). Empty strings, `null` and `sync: false` in optional header and
  * route fields mean absent, as Go's omitempty writes them. Never throws.
  *
+ * `knownBytes`: the text's UTF-8 length when the caller has it (a websocket message's buffer), so a
+ * string is not measured again.
+ *
  * ```ts
  * const decoded = decodeFrame(data, { frameBytesMax: FRAME_BYTES_MAX_DEFAULT });
  * if (!decoded.ok) socket.close(decoded.error.closeCode, decoded.error.reason);
  * ```
  */
-export function decodeFrame(text: string | Buffer, limits: FrameLimits): Result<Frame, FrameError> {
-  const bytes = typeof text === 'string' ? Buffer.byteLength(text, 'utf8') : text.length;
+export function decodeFrame(text: string | Buffer, limits: FrameLimits, knownBytes?: number): Result<Frame, FrameError> {
+  const bytes = knownBytes ?? (typeof text === 'string' ? Buffer.byteLength(text, 'utf8') : text.length);
   if (bytes > limits.frameBytesMax) {
     const reason = closeReason(`${Close.tooLarge.reason}: ${bytes} bytes, limit ${limits.frameBytesMax}`);
     return err({ kind: 'FrameTooLarge', closeCode: Close.tooLarge.code, reason, bytes, frameBytesMax: limits.frameBytesMax });
@@ -293,16 +296,26 @@ function readRoute(raw: Raw): Checked<ReadRoute> {
   }
   const resource = own(raw, 'resource');
   if (typeof resource !== 'string') return shape('route.resource', 'must be a string');
-  const target = parseWireResource(resource);
+  const target = parsedResource(resource);
   if (!target.ok) return problem('badResource', 'route.resource', target.error.reason);
-  const route = {
-    source,
-    ...(isLabel(destination) && destination !== '' ? { destination } : {}),
-    group: wireGroup,
-    operation,
-    resource,
-  };
+  const route: ReadRoute['route'] =
+    isLabel(destination) && destination !== '' ? { source, destination, group: wireGroup, operation, resource } : { source, group: wireGroup, operation, resource };
   return ok({ route, target: target.value });
+}
+
+/** Resource strings parsed lately: a node's frames name the same few resources over and over. */
+const parsedResources = new Map<string, ReturnType<typeof parseWireResource>>();
+const PARSED_RESOURCES_MAX = 4096;
+
+/** parseWireResource, remembered (its results are immutable, so they are shared). */
+function parsedResource(resource: string): ReturnType<typeof parseWireResource> {
+  let parsed = parsedResources.get(resource);
+  if (parsed === undefined) {
+    parsed = parseWireResource(resource);
+    if (parsedResources.size >= PARSED_RESOURCES_MAX) parsedResources.clear();
+    parsedResources.set(resource, parsed);
+  }
+  return parsed;
 }
 
 const upSources: readonly string[] = UP_SOURCES;
@@ -425,6 +438,12 @@ function decodeDownFrame(kind: 'downObject' | 'downTombstone', header: BeehiveHe
     const uid = own(content, 'uid');
     return isId(uid) ? ok({ kind, header, route, content: { uid }, target } as Frame) : shape('content.uid', 'must be an id');
   }
+  const object = checkDownObject(header, target, content);
+  return object.ok ? ok({ kind, header, route, content, target } as Frame) : object;
+}
+
+/** The rules a down object's content meets beyond the value rules: it names the frame's object, at the header's revision. */
+function checkDownObject(header: BeehiveHeader, target: Extract<WireResource, { kind: 'object' }>, content: Raw): Checked<true> {
   const metadata = own(content, 'metadata');
   if (!isRecord(metadata)) return shape('content.metadata', 'must be an object');
   if (!isId(own(metadata, 'uid'))) return shape('content.metadata.uid', 'must be an id');
@@ -434,5 +453,20 @@ function decodeDownFrame(kind: 'downObject' | 'downTombstone', header: BeehiveHe
   if (!namespaceMatches) return shape('content.metadata.namespace', 'must equal the namespace in route.resource');
   const rv = own(metadata, 'resourceVersion');
   if (!unset(rv) && rv !== header.resourceversion) return shape('content.metadata.resourceVersion', 'must equal header.resourceversion');
-  return ok({ kind, header, route, content, target } as Frame);
+  return ok(true);
+}
+
+/**
+ * Whether the edge's decoder would refuse a down object frame that the builders made, without
+ * encoding and decoding it: the value rules over its content (as contentProblem) and the down
+ * object rules. The header and route come from the builders, which check them. Undefined when the
+ * edge would accept it; the cloud checks each desired object once this way before sending it.
+ */
+export function downObjectProblem(frame: Extract<Frame, { kind: 'downObject' }>): Extract<FrameError, { kind: 'FrameUndecodable' }> | undefined {
+  const values = contentProblem(frame.content);
+  if (values !== undefined) return values;
+  const object = checkDownObject(frame.header, frame.target, frame.content as unknown as Raw);
+  if (object.ok) return undefined;
+  const { problem: kind, path, message } = object.error;
+  return { kind: 'FrameUndecodable', closeCode: Close.undecodable.code, reason: closeReason(`${path} ${message}`), problem: kind, path };
 }

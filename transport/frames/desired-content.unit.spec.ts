@@ -49,6 +49,35 @@ describe('canonicalJson', () => {
     expect(canonicalJson({ n: -0, e: 1e21, s: 'é\n"', u: undefined } as unknown as JsonValue)).toBe('{"e":1e+21,"n":0,"s":"é\\n\\""}');
   });
 
+  it('orders integer-like keys as strings, which no JavaScript object can hold in that order', () => {
+    expect(canonicalJson({ nested: [{ '-x': 1, '5': 2, '10': 3, '9': 4 }] })).toBe('{"nested":[{"-x":1,"10":3,"5":2,"9":4}]}');
+  });
+
+  it('keeps a member named __proto__ as a member and never mutates its argument', () => {
+    const value = JSON.parse('{"b":{"z":1,"__proto__":{"polluted":true}},"a":0}') as JsonValue;
+    const before = JSON.stringify(value);
+    expect(canonicalJson(value)).toBe('{"a":0,"b":{"__proto__":{"polluted":true},"z":1}}');
+    expect(JSON.stringify(value)).toBe(before);
+    expect(({} as { polluted?: boolean }).polluted).toBeUndefined();
+  });
+
+  it('equals the member-by-member writing of sorted keys, for keys of every kind', () => {
+    const key = fc.oneof(fc.constantFrom('0', '1', '9', '10', '-1', '01', ' ', 'a', 'A', '_', '__proto__', 'é'), fc.string({ maxLength: 3 }));
+    const tree = fc.letrec<{ value: JsonValue }>((tie) => ({
+      value: fc.oneof({ depthSize: 'small' }, fc.integer(), fc.string({ maxLength: 2 }), fc.array(tie('value'), { maxLength: 3 }), fc.dictionary(key, tie('value'), { maxKeys: 5 })),
+    })).value;
+    const written = (v: JsonValue): string => {
+      if (v === null || typeof v !== 'object') return JSON.stringify(v);
+      if (Array.isArray(v)) return `[${v.map(written).join(',')}]`;
+      return `{${Object.keys(v).sort().map((k) => `${JSON.stringify(k)}:${written((v as JsonObject)[k] as JsonValue)}`).join(',')}}`;
+    };
+    fc.assert(
+      fc.property(tree, (value) => {
+        expect(canonicalJson(value)).toBe(written(value));
+      }),
+    );
+  });
+
   it('is the same for a value and its JSON round trip, and for any key order', () => {
     fc.assert(
       fc.property(wireJsonArbitrary(4), fc.func(fc.integer()), (value, rank) => {

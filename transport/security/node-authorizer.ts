@@ -49,8 +49,20 @@ export function authorizeEdgeFrame(
   operation: string,
   view: NodeAuthorizationView,
 ): Result<AuthorizationGrant, AuthorizationRefusal> {
-  const refuse = (kind: AuthorizationRefusal['kind'], reason: string): Result<never, AuthorizationRefusal> =>
-    err({ kind, nodeName, resource: formatWireResource(resource), operation, reason });
+  const decision = decide(nodeName, resource, operation, view);
+  if (decision.ok) return decision;
+  // Every frame an edge sends passes here, so the refusal is dressed only when there is one.
+  return err({ ...decision.error, nodeName, resource: formatWireResource(resource), operation });
+}
+
+/** A refusal before it names the node, resource and operation (added once, by authorizeEdgeFrame). */
+type Refusal = Pick<AuthorizationRefusal, 'kind' | 'reason'>;
+type Decision = Result<AuthorizationGrant, Refusal>;
+type ObjectResource = Extract<WireResource, { kind: 'object' }>;
+
+const refuse = (kind: Refusal['kind'], reason: string): Decision => err({ kind, reason });
+
+function decide(nodeName: string, resource: WireResource, operation: string, view: NodeAuthorizationView): Decision {
   switch (resource.kind) {
     case 'caCert':
       // The CA certificate is public; every node already holds it from the join.
@@ -58,24 +70,20 @@ export function authorizeEdgeFrame(
     case 'list':
       return refuse('ListNotAllowed', `a list of ${resource.type} would include objects of other nodes; name one object`);
     case 'deviceEvent':
-      return authorizeDevice(nodeName, resource.namespace, resource.name, view, refuse);
+      return authorizeDevice(nodeName, resource.namespace, resource.name, view);
     case 'object':
-      return authorizeObject(nodeName, resource, operation, view, refuse);
+      return authorizeObject(nodeName, resource, operation, view);
     default:
       return assertNever(resource);
   }
 }
-
-type Refuse = (kind: AuthorizationRefusal['kind'], reason: string) => Result<never, AuthorizationRefusal>;
-type ObjectResource = Extract<WireResource, { kind: 'object' }>;
 
 function authorizeObject(
   nodeName: string,
   resource: ObjectResource,
   operation: string,
   view: NodeAuthorizationView,
-  refuse: Refuse,
-): Result<AuthorizationGrant, AuthorizationRefusal> {
+): Decision {
   const { namespace, name, type } = resource;
   switch (type) {
     case 'node':
@@ -88,9 +96,9 @@ function authorizeObject(
     case 'pod':
     case 'podstatus':
     case 'podpatch':
-      return authorizePod(nodeName, namespace ?? '', name, view, refuse);
+      return authorizePod(nodeName, namespace ?? '', name, view);
     case 'device':
-      return authorizeDevice(nodeName, namespace ?? '', name, view, refuse);
+      return authorizeDevice(nodeName, namespace ?? '', name, view);
     case 'configmap':
       if (operation !== 'query') return refuse('ReadOnly', 'an edge may read a ConfigMap, never write it');
       if (view.configMapReferencedBy(nodeName, namespace ?? '', name)) return ok('ReferencedConfigMap');
@@ -104,14 +112,14 @@ function authorizeObject(
   }
 }
 
-function authorizePod(nodeName: string, namespace: string, name: string, view: NodeAuthorizationView, refuse: Refuse): Result<AuthorizationGrant, AuthorizationRefusal> {
+function authorizePod(nodeName: string, namespace: string, name: string, view: NodeAuthorizationView): Decision {
   const boundTo = view.podNode(namespace, name);
   if (boundTo === nodeName) return ok('BoundPod');
   const where = boundTo === undefined ? 'is not bound to any node the cloud knows' : 'is bound to another node';
   return refuse('PodNotBound', `pod ${namespace}/${name} ${where}, not to "${nodeName}"`);
 }
 
-function authorizeDevice(nodeName: string, namespace: string, name: string, view: NodeAuthorizationView, refuse: Refuse): Result<AuthorizationGrant, AuthorizationRefusal> {
+function authorizeDevice(nodeName: string, namespace: string, name: string, view: NodeAuthorizationView): Decision {
   const boundTo = view.deviceNode(namespace, name);
   if (boundTo === nodeName) return ok('BoundDevice');
   const where = boundTo === undefined ? 'is not bound to any node the cloud knows' : 'is bound to another node';

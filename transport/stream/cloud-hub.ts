@@ -31,6 +31,7 @@ import {
   type DesiredSet,
   type DownPlannerDecision,
   type DownPlannerState,
+  type DownPlannerOptions,
   type EdgeToCloudFrame,
   type FlowLimits,
   type NodeSyncRecord,
@@ -42,9 +43,10 @@ import {
   type UpReceiverState,
 } from '../sync/index.js';
 import type { HubLog } from './edge-hub.js';
+import { DecisionQueue } from './decision-queue.js';
 import { PendingQueries, QUERY_RATE_DEFAULT, QUERY_TIMEOUT_MS_DEFAULT, TokenBucket, answerQuery, refuseQuery, type QueryError, type QueryRequest, type QueryResponder } from './requests.js';
 import { StreamSession, defaultLiveness, freshStamp, type Liveness, type SessionEnd } from './session.js';
-import { atCloud, cloudFrameOf, type ReceivedUp } from './wire.js';
+import { DownFrameWriter, atCloud, cloudFrameOf, type ReceivedUp } from './wire.js';
 import { ByteStreamSessions, byteStreamQueryContent } from './byte-streams.js';
 import { formatWireResource } from '../frames/resource.js';
 
@@ -93,8 +95,9 @@ interface NodeEntry {
   planner: DownPlannerState;
   receiver: UpReceiverState | undefined;
   session: StreamSession | null;
-  upChain: Promise<void>;
-  downChain: Promise<void>;
+  /** The up receiver's and the down planner's decisions, each run in order. */
+  upQueue: DecisionQueue<UpDecisionRun>;
+  downQueue: DecisionQueue<DownDecisionRun>;
   timers: Map<string, NodeJS.Timeout>;
   violations: ViolationWindow;
   violationCount: number;
@@ -102,7 +105,13 @@ interface NodeEntry {
   queries: PendingQueries;
   /** Up frames accepted and not yet performed, for authorization and refusal answers. */
   ups: Map<number, ReceivedUp>;
+  /** The down planner's options: the hub's limits, frames measured by the hub's DownFrameWriter. */
+  plannerOptions: DownPlannerOptions;
 }
+
+/** A decision with the session that was current when it was made (sends go only to that one). */
+type UpDecisionRun = { readonly session: StreamSession | null; readonly decision: UpReceiverDecision };
+type DownDecisionRun = { readonly session: StreamSession | null; readonly decision: DownPlannerDecision };
 
 const monotonicMs = (): number => performance.now();
 
@@ -119,6 +128,8 @@ export class CloudHub extends EventEmitter<{ linked: [nodeName: string, mode: 'r
   #closed = false;
   #byteStreams = new ByteStreamSessions();
   readonly #limits: FlowLimits;
+  /** Writes and checks down frames; shared by every node, since a desired object's frame body names no node. */
+  readonly #downWriter = new DownFrameWriter();
   readonly #ack: AckPolicy;
   readonly #liveness: Liveness;
   readonly #log: HubLog;
@@ -161,7 +172,7 @@ export class CloudHub extends EventEmitter<{ linked: [nodeName: string, mode: 'r
   desiredChanged(nodeName: string): void {
     const entry = this.#nodes.get(nodeName);
     if (entry === undefined) return;
-    this.#down(entry, (s) => downDesiredChanged(s, this.options.desired.desiredSet(nodeName), this.#plannerOptions));
+    this.#down(entry, (s) => downDesiredChanged(s, this.options.desired.desiredSet(nodeName), entry.plannerOptions));
   }
 
   /** Asks an edge (service bus, status probes); retried after its reconnects until the timeout. */
@@ -214,11 +225,7 @@ export class CloudHub extends EventEmitter<{ linked: [nodeName: string, mode: 'r
       entry.queries.failAll('the cloud hub stopped');
       for (const timer of entry.timers.values()) clearTimeout(timer);
     }
-    await Promise.all([...this.#nodes.values()].flatMap((e) => [e.upChain, e.downChain]));
-  }
-
-  get #plannerOptions() {
-    return { limits: this.#limits };
+    await Promise.all([...this.#nodes.values()].flatMap((e) => [e.upQueue.settled(), e.downQueue.settled()]));
   }
 
   /** Loads a node's NodeSync record and desired set once; concurrent hellos share the load. */
@@ -234,14 +241,21 @@ export class CloudHub extends EventEmitter<{ linked: [nodeName: string, mode: 'r
           planner: startDownPlanner({ acked: durable.acked, desired: this.options.desired.desiredSet(nodeName) }),
           receiver: undefined,
           session: null,
-          upChain: Promise.resolve(),
-          downChain: Promise.resolve(),
+          upQueue: new DecisionQueue<UpDecisionRun>(
+            (run) => this.#executeUp(entry, run.session, run.decision),
+            (error) => this.#storeFailed(entry, error),
+          ),
+          downQueue: new DecisionQueue<DownDecisionRun>(
+            (run) => this.#executeDown(entry, run.session, run.decision),
+            (error) => this.#storeFailed(entry, error),
+          ),
           timers: new Map(),
           violations: emptyViolationWindow,
           violationCount: 0,
           bucket: new TokenBucket((this.options.queryRate ?? QUERY_RATE_DEFAULT).perSecond, (this.options.queryRate ?? QUERY_RATE_DEFAULT).burst),
           queries: new PendingQueries(),
           ups: new Map(),
+          plannerOptions: { limits: this.#limits, frameBytes: (frame) => this.#downWriter.measure(nodeName, frame, freshStamp()) },
         };
         this.#nodes.set(nodeName, entry);
         this.#loading.delete(nodeName);
@@ -289,7 +303,7 @@ export class CloudHub extends EventEmitter<{ linked: [nodeName: string, mode: 'r
     const { up, mode } = agreed.value;
     if (receiver === undefined || receiver.journalId !== up.journalId) entry.receiver = startUpReceiver(up);
     this.#up(entry, (s) => upReceiverLinkUp(s));
-    this.#down(entry, (s) => downLinkUp(s, mode, this.#plannerOptions));
+    this.#down(entry, (s) => downLinkUp(s, mode, entry.plannerOptions));
     entry.queries.resendAll((f) => session.send(f));
     this.#log.info({ node: nodeName, mode, journalId: up.journalId, upAcked: up.applied }, 'stream linked');
     this.emit('linked', nodeName, mode);
@@ -307,7 +321,7 @@ export class CloudHub extends EventEmitter<{ linked: [nodeName: string, mode: 'r
     if (!inbound.ok) return session.close(1002, inbound.error.reason);
     const value = inbound.value;
     if (value.kind === 'keepalive') {
-      if (value.ack !== undefined) this.#down(entry, (s) => downAckReceived(s, value.ack!, this.#plannerOptions));
+      if (value.ack !== undefined) this.#down(entry, (s) => downAckReceived(s, value.ack!, entry.plannerOptions));
       return;
     }
     if (value.kind === 'other') return this.#other(entry, session, value.frame);
@@ -316,7 +330,7 @@ export class CloudHub extends EventEmitter<{ linked: [nodeName: string, mode: 'r
       case 'hello':
         return session.close(1002, 'a second hello');
       case 'ack':
-        return this.#down(entry, (s) => downAckReceived(s, message.upTo, this.#plannerOptions));
+        return this.#down(entry, (s) => downAckReceived(s, message.upTo, entry.plannerOptions));
       case 'up':
         if (value.up !== undefined && entry.receiver !== undefined && message.seq === entry.receiver.accepted + 1) entry.ups.set(message.seq, value.up);
         return this.#up(entry, (s) => upFrameReceived(s, message, this.#ack));
@@ -374,28 +388,33 @@ export class CloudHub extends EventEmitter<{ linked: [nodeName: string, mode: 'r
     const { state, decisions } = step(current);
     entry.receiver = state;
     const session = entry.session;
-    for (const decision of decisions) entry.upChain = entry.upChain.then(() => this.#executeUp(entry, session, decision)).catch((error: unknown) => this.#storeFailed(entry, error));
+    for (const decision of decisions) entry.upQueue.push({ session, decision });
   }
 
-  async #executeUp(entry: NodeEntry, session: StreamSession | null, decision: UpReceiverDecision): Promise<void> {
+  /** Runs one up decision; a promise only for those that wait on a port (the queue awaits nothing else). */
+  #executeUp(entry: NodeEntry, session: StreamSession | null, decision: UpReceiverDecision): void | Promise<void> {
     switch (decision.type) {
       case 'performEffect': {
         const { journalId, seq, event } = decision;
         const received = entry.ups.get(seq);
         entry.ups.delete(seq);
         const refusal = received === undefined ? undefined : this.#refusalOf(entry.name, received);
-        if (refusal === undefined) await this.#perform(entry, journalId, seq, event);
-        else this.#refuseUp(entry, session, received!, refusal);
-        return this.#up(entry, (s) => upEffectPerformed(s, journalId, seq));
+        if (refusal !== undefined) {
+          this.#refuseUp(entry, session, received!, refusal);
+          return this.#up(entry, (s) => upEffectPerformed(s, journalId, seq));
+        }
+        return this.#perform(entry, journalId, seq, event).then(() => this.#up(entry, (s) => upEffectPerformed(s, journalId, seq)));
       }
       case 'recordPosition': {
         const { journalId, seq } = decision;
-        await this.options.nodeSync.recordUpApplied(entry.name, journalId, seq);
-        entry.record = nextNodeSyncRecord(entry.record, journalId, seq) ?? entry.record;
-        return this.#up(entry, (s) => upPositionRecorded(s, journalId, seq, this.#ack));
+        return this.options.nodeSync.recordUpApplied(entry.name, journalId, seq).then(() => {
+          entry.record = nextNodeSyncRecord(entry.record, journalId, seq) ?? entry.record;
+          this.#up(entry, (s) => upPositionRecorded(s, journalId, seq, this.#ack));
+        });
       }
       case 'send':
-        if (session !== null && entry.session === session) session.send(cloudFrameOf(decision.frame, entry.name, freshStamp()));
+        // The up receiver sends acks only: numbers the builder checks, nothing the edge could refuse.
+        if (session !== null && entry.session === session) session.send(cloudFrameOf(decision.frame, entry.name, freshStamp()), true);
         return;
       case 'armTimer':
         return this.#arm(entry, decision.timer, decision.afterMs, () => this.#up(entry, (s) => upAckDelayFired(s)));
@@ -448,10 +467,11 @@ export class CloudHub extends EventEmitter<{ linked: [nodeName: string, mode: 'r
     const { state, decisions } = step(entry.planner);
     entry.planner = state;
     const session = entry.session;
-    for (const decision of decisions) entry.downChain = entry.downChain.then(() => this.#executeDown(entry, session, decision)).catch((error: unknown) => this.#storeFailed(entry, error));
+    for (const decision of decisions) entry.downQueue.push({ session, decision });
   }
 
-  async #executeDown(entry: NodeEntry, session: StreamSession | null, decision: DownPlannerDecision): Promise<void> {
+  /** Runs one down decision; a promise only for the durable writes. */
+  #executeDown(entry: NodeEntry, session: StreamSession | null, decision: DownPlannerDecision): void | Promise<void> {
     switch (decision.type) {
       case 'recordIntent':
         return this.options.nodeSync.recordAcked(entry.name, decision.entries);
@@ -459,13 +479,24 @@ export class CloudHub extends EventEmitter<{ linked: [nodeName: string, mode: 'r
         return this.options.nodeSync.recordAcked(entry.name, decision.changes);
       case 'forgetAckedRevisions':
         return this.options.nodeSync.forgetAckedRevisions(entry.name);
-      case 'send':
-        if (session !== null && entry.session === session) session.send(cloudFrameOf(decision.frame, entry.name, freshStamp()));
+      case 'send': {
+        if (session === null || entry.session !== session) return;
+        // The planner measured this frame with the writer, which kept its text.
+        const text = this.#downWriter.take(entry.name, decision.frame, freshStamp());
+        invariant(text.ok, 'a down frame the planner sends was measured as one the edge accepts');
+        session.sendText(text.value, true);
         return;
-      case 'skipOversized':
+      }
+      case 'skipOversized': {
+        const refusal = this.#downWriter.refusalOf(entry.name, decision.uid);
+        if (refusal !== undefined) {
+          this.#log.warn({ node: entry.name, key: decision.key, reason: refusal.reason }, 'desired object the edge would refuse; skipped');
+          return;
+        }
         this.#log.warn({ node: entry.name, key: decision.key, bytes: decision.bytes, frameBytesMax: decision.frameBytesMax }, 'desired object too large for one frame; skipped');
         this.options.onOversized?.(entry.name, decision.key, decision.bytes, decision.frameBytesMax);
         return;
+      }
       case 'armTimer':
         return this.#arm(entry, decision.timer, decision.afterMs, () => this.#down(entry, (s) => downAckTimeoutFired(s)));
       case 'cancelTimer':

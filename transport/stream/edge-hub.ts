@@ -428,7 +428,7 @@ export class EdgeHub extends EventEmitter<{
         const sent =
           json === undefined
             ? this.#session?.send(edgeFrameOf(decision.frame, this.options.nodeName, freshStamp(), this.#route), true)
-            : this.#session?.sendText(this.#upWriter.write(decision.frame, freshStamp(), json));
+            : this.#session?.sendText(this.#upWriter.write(decision.frame, freshStamp(), json), true);
         invariant(sent !== false || !this.#session?.open, 'an up frame measured at report time fits in a frame');
         return;
       }
@@ -473,7 +473,8 @@ export class EdgeHub extends EventEmitter<{
         return;
       }
       case 'send':
-        this.#session?.send(edgeFrameOf(decision.frame, this.options.nodeName, freshStamp(), this.#route));
+        // The down receiver sends acks only: numbers the builder checks, nothing the cloud could refuse.
+        this.#session?.send(edgeFrameOf(decision.frame, this.options.nodeName, freshStamp(), this.#route), true);
         return;
       case 'armTimer':
         return this.#arm(decision.timer, decision.afterMs, () => this.#down((s) => downAckDelayFired(s)));

@@ -80,8 +80,9 @@ export class StreamSession {
 
   /**
    * Sends a frame; false when the session is closed or the frame would be refused by the peer (the
-   * caller decides). `checked`: its content already passed contentProblem (up events, at report
-   * time), so only its size is checked here instead of decoding it again.
+   * caller decides). `checked`: the frame carries nothing the peer could refuse (an ack) or its
+   * content already passed contentProblem (up events, at report time), so only its size is checked
+   * here instead of decoding it again.
    */
   send(frame: Frame, checked = false): boolean {
     if (!this.#open) return false;
@@ -99,9 +100,13 @@ export class StreamSession {
     return true;
   }
 
-  /** Sends a frame already written as text by a checked writer; false when closed or over the limit. */
-  sendText(text: string): boolean {
-    if (!this.#open || Buffer.byteLength(text, 'utf8') > this.frameBytesMax) return false;
+  /**
+   * Sends a frame already written as text by a checked writer; false when closed or over the limit.
+   * `measured`: the writer already bounded its size by frameBytesMax, so it is not measured again.
+   */
+  sendText(text: string, measured = false): boolean {
+    if (!this.#open) return false;
+    if (!measured && Buffer.byteLength(text, 'utf8') > this.frameBytesMax) return false;
     this.framesOut += 1;
     this.socket.send(text);
     return true;
@@ -130,7 +135,7 @@ export class StreamSession {
     if (isBinary) return this.close(1003, 'the stream carries text frames only');
     // ws has already checked that a text message is UTF-8 (it closes with 1007 otherwise), so the
     // text is decoded without the codec's second, fatal check.
-    const decoded = decodeFrame(data.toString('utf8'), { frameBytesMax: this.frameBytesMax });
+    const decoded = decodeFrame(data.toString('utf8'), { frameBytesMax: this.frameBytesMax }, data.length);
     if (!decoded.ok) return this.close(decoded.error.closeCode, decoded.error.reason);
     this.framesIn += 1;
     this.handlers.frame(decoded.value);

@@ -135,6 +135,26 @@ describe('limits', () => {
     expect(edge.status()).toMatchObject({ phase: 'linked', reconnects: 0 });
   });
 
+  it('an object the edge would refuse (a __proto__ member) is skipped, never sent, never a close; the rest arrive', async () => {
+    const desired = new StandInDesired();
+    const oversized: string[] = [];
+    const cloud = await startStreamCloud({ desired, onOversized: (_, key) => oversized.push(key) });
+    cleanups.push(() => cloud.close());
+    const journal = new MemoryEdgeJournal('journal-refused');
+    const edge = await openTestEdge(cloud.server.url, await cloud.join('edge-6', await tempDir()), journal);
+    cleanups.push(() => edge.stop());
+    desired.putConfigMap('edge-6', 'before', { a: '1' });
+    desired.putConfigMap('edge-6', 'poisoned', JSON.parse('{"__proto__":"x","b":"2"}') as Record<string, string>);
+    desired.putConfigMap('edge-6', 'after', { c: '3' });
+    edge.start();
+    await until(() => journal.objects.size === 2, 'the two sendable objects held');
+    const node = () => cloud.hub.status().find((n) => n.nodeName === 'edge-6');
+    await until(() => node()?.downInFlight === 0 && node()?.downPending === 0, 'everything acked, nothing pending: the poisoned object is skipped, not retried');
+    expect([...journal.objects.keys()].sort()).toEqual(['configmaps/default/after', 'configmaps/default/before']);
+    expect(oversized).toEqual([]);
+    expect(edge.status()).toMatchObject({ phase: 'linked', reconnects: 0 });
+  });
+
   it('an up event too large for a frame is refused before it is journaled, with a typed error', async () => {
     const cloud = await startStreamCloud({});
     cleanups.push(() => cloud.close());

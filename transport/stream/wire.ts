@@ -2,7 +2,8 @@
 // hello contents, up events with their route, and the cumulative ack. The codec validated the shape;
 // this layer checks what only the stream knows (a down frame's type is a desired type, and so on).
 import { err, invariant, isJsonObject, ok, type JsonObject, type JsonValue, type Result } from '../../kernel/index.js';
-import { contentHash, desiredContentOf } from '../frames/codec.js';
+import { Close, closeReason } from '../frames/frame.js';
+import { desiredContentHash, desiredContentOf, downObjectProblem, encodeFrame, type FrameError } from '../frames/codec.js';
 import {
   ackFrame,
   cloudHelloFrame,
@@ -110,6 +111,91 @@ export class UpFrameWriter {
     const header = `{"msg_id":${JSON.stringify(stamp.msgId)},"timestamp":${stamp.timestampMs},"type":${JSON.stringify(message.event.type)},"seq":${message.seq}}`;
     return `{"header":${header},"route":${routeJson},"content":${dataJson}}`;
   }
+}
+
+/** Why the edge would refuse a desired object, found once per (content, resourceVersion). */
+export type DownRefusal = Extract<FrameError, { kind: 'FrameUndecodable' }>;
+
+/**
+ * Writes down frames as text the way encodeFrame(cloudFrameOf(…)) does, checking each desired
+ * object once: its `"route":…,"content":…` body is built, decoded as the edge will decode it, and
+ * kept on the content object (weakly, so it lives as long as the desired set holds it) with its
+ * resourceVersion. A frame's text is then a fresh header and that body. The down planner measures
+ * frames with `measure`, which keeps the text for `take`, so each frame is written once and sent
+ * as measured. One writer serves every node of a hub: a body names no node.
+ */
+export class DownFrameWriter {
+  readonly #bodies = new WeakMap<object, { readonly resourceVersion: string; readonly body: Result<string, DownRefusal> }>();
+  readonly #texts = new WeakMap<DownFrame, string>();
+  /** Refusals measured and not yet reported; the planner skips such a frame in the same plan. */
+  readonly #refusals = new Map<string, DownRefusal>();
+
+  /** Bytes of the frame on the wire; infinite when the edge would refuse its content (the planner then skips it as oversized). */
+  measure(nodeName: string, frame: DownFrame, stamp: Stamp): number {
+    const text = this.#write(nodeName, frame, stamp);
+    if (!text.ok) {
+      if (frame.kind === 'desired') this.#refusals.set(`${nodeName} ${frame.uid}`, text.error);
+      return Number.POSITIVE_INFINITY;
+    }
+    this.#texts.set(frame, text.value);
+    return Buffer.byteLength(text.value, 'utf8');
+  }
+
+  /** The text `measure` wrote for this very frame, else a fresh one; an error when the edge would refuse it. */
+  take(nodeName: string, frame: DownFrame, stamp: Stamp): Result<string, DownRefusal> {
+    const measured = this.#texts.get(frame);
+    if (measured === undefined) return this.#write(nodeName, frame, stamp);
+    this.#texts.delete(frame);
+    return ok(measured);
+  }
+
+  /** Why the edge would refuse the object `uid` that a measure for `nodeName` found unsendable (once). */
+  refusalOf(nodeName: string, uid: string): DownRefusal | undefined {
+    const key = `${nodeName} ${uid}`;
+    const refusal = this.#refusals.get(key);
+    this.#refusals.delete(key);
+    return refusal;
+  }
+
+  #write(nodeName: string, frame: DownFrame, stamp: Stamp): Result<string, DownRefusal> {
+    if (frame.kind !== 'desired') return ok(encodeFrame(cloudFrameOf(frame, nodeName, stamp)));
+    const body = this.#bodyOf(frame, stamp);
+    if (!body.ok) return body;
+    return ok(`{"header":${downObjectHeader(stamp, frame.resourceVersion, frame.seq)},${body.value}}`);
+  }
+
+  #bodyOf(frame: DesiredMessage, stamp: Stamp): Result<string, DownRefusal> {
+    const content = frame.content;
+    const cacheable = typeof content === 'object' && content !== null;
+    const known = cacheable ? this.#bodies.get(content) : undefined;
+    if (known !== undefined && known.resourceVersion === frame.resourceVersion) return known.body;
+    const body = checkedBody(frame, stamp);
+    if (cacheable) this.#bodies.set(content, { resourceVersion: frame.resourceVersion, body });
+    return body;
+  }
+}
+
+type DesiredMessage = Extract<DownFrame, { kind: 'desired' }>;
+
+/** The header of a down object frame, keys in encodeFrame's order (no ack: down objects carry none). */
+function downObjectHeader(stamp: Stamp, resourceVersion: string, seq: number): string {
+  return `{"msg_id":${JSON.stringify(stamp.msgId)},"timestamp":${stamp.timestampMs},"resourceversion":${JSON.stringify(resourceVersion)},"seq":${seq}}`;
+}
+
+/** The route and content of a desired object as JSON, once the rules of the edge's decoder accept the frame they make. */
+function checkedBody(frame: DesiredMessage, stamp: Stamp): Result<string, DownRefusal> {
+  let built: Frame;
+  try {
+    built = cloudFrameOf(frame, 'checked', stamp);
+  } catch (error) {
+    // A builder invariant (no uid, a resourceVersion that is not decimal): the object cannot be a frame.
+    const reason = closeReason(`content ${(error as Error).message}`);
+    return err({ kind: 'FrameUndecodable', closeCode: Close.undecodable.code, reason, problem: 'badShape', path: 'content' });
+  }
+  invariant(built.kind === 'downObject', 'a desired message makes a down object frame');
+  const problem = downObjectProblem(built);
+  if (problem !== undefined) return err(problem);
+  return ok(`"route":${JSON.stringify(built.route)},"content":${JSON.stringify(built.content)}`);
 }
 
 /** An up event as the cloud receives it: the event, and the resource and operation it acts on. */
@@ -225,7 +311,7 @@ export function atEdge(frame: Frame): Result<InboundAtEdge, WireRefusal> {
       if (!isDesiredType(frame.target.type)) return err({ kind: 'NotDesired', reason: `type ${frame.target.type} is never desired` });
       const content = desiredContentOf(frame.content);
       const key = objectKeyOf(frame.target.type, frame.target.namespace, frame.target.name);
-      const message: DownFrame = { kind: 'desired', seq: frame.header.seq, uid: frame.content.metadata.uid, key, resourceVersion: frame.header.resourceversion, contentHash: contentHash(content), content };
+      const message: DownFrame = { kind: 'desired', seq: frame.header.seq, uid: frame.content.metadata.uid, key, resourceVersion: frame.header.resourceversion, contentHash: desiredContentHash(content), content };
       return ok({ kind: 'sync', message, ...ackOf(frame.header.ack) });
     }
     case 'downTombstone': {

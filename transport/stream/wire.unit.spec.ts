@@ -1,10 +1,11 @@
 // The mapping between the sync cores' messages and beehive frames, given/when/then: object keys
 // and resource strings, the default up route, and that what one side writes the other reads back.
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_FRAME_LIMITS, contentHash, decodeFrame, desiredContentOf, encodeFrame } from '../frames/codec.js';
+import { DEFAULT_FRAME_LIMITS, FRAME_DEPTH_MAX, contentHash, decodeFrame, desiredContentOf, encodeFrame } from '../frames/codec.js';
 import fc from 'fast-check';
-import { UpFrameWriter, atCloud, atEdge, cloudFrameOf, defaultUpRoute, edgeFrameOf, objectKeyOf, resourceOfKey } from './wire.js';
-import type { CloudToEdgeFrame, EdgeToCloudFrame, UpFrame } from '../sync/index.js';
+import { DownFrameWriter, UpFrameWriter, atCloud, atEdge, cloudFrameOf, defaultUpRoute, edgeFrameOf, objectKeyOf, resourceOfKey } from './wire.js';
+import type { CloudToEdgeFrame, DownFrame, EdgeToCloudFrame, UpFrame } from '../sync/index.js';
+import type { JsonValue } from '../../kernel/index.js';
 
 const stamp = { msgId: 'm-1', timestampMs: 1 };
 const route = defaultUpRoute('edge-1');
@@ -86,5 +87,55 @@ describe('UpFrameWriter', () => {
         expect(writer.write(message, at, JSON.stringify(data))).toBe(encodeFrame(edgeFrameOf(message, 'edge-1', at, route)));
       }),
     );
+  });
+});
+
+describe('DownFrameWriter', () => {
+  const desiredOf = (seq: number, resourceVersion: string, content: JsonValue): DownFrame => ({ kind: 'desired', seq, uid: 'u-1', key: 'configmaps/default/app', resourceVersion, contentHash: contentHash(content as never), content });
+  const contentWith = (data: JsonValue): JsonValue => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'app', namespace: 'default', uid: 'u-1' }, data });
+
+  it('writes exactly the text the general encoder writes and measures its bytes, for any content and revision', () => {
+    const writer = new DownFrameWriter();
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER }), fc.nat().map(String), fc.jsonValue(), fc.uuid(), fc.nat(), (seq, resourceVersion, data, msgId, timestampMs) => {
+        const at = { msgId, timestampMs };
+        const frame = desiredOf(seq, resourceVersion, contentWith(data));
+        const expected = encodeFrame(cloudFrameOf(frame, 'edge-1', at));
+        expect(writer.measure('edge-1', frame, at)).toBe(Buffer.byteLength(expected, 'utf8'));
+        expect(writer.take('edge-1', frame, at)).toEqual({ ok: true, value: expected });
+      }),
+    );
+  });
+
+  it('given a content written at one revision, when it is sent again at another, then the frame carries the new one', () => {
+    const writer = new DownFrameWriter();
+    const content = contentWith({ a: '1' });
+    expect(writer.take('edge-1', desiredOf(1, '7', content), stamp)).toEqual({ ok: true, value: encodeFrame(cloudFrameOf(desiredOf(1, '7', content), 'edge-1', stamp)) });
+    const again = desiredOf(2, '8', content);
+    expect(writer.take('edge-1', again, stamp)).toEqual({ ok: true, value: encodeFrame(cloudFrameOf(again, 'edge-1', stamp)) });
+  });
+
+  it('writes tombstones and the synced marker as the encoder does', () => {
+    const writer = new DownFrameWriter();
+    for (const frame of [{ kind: 'tombstone', seq: 3, uid: 'u-0', key: 'configmaps/default/old', resourceVersion: '41' }, { kind: 'synced', seq: 4 }] as const) {
+      expect(writer.measure('edge-1', frame, stamp)).toBe(Buffer.byteLength(encodeFrame(cloudFrameOf(frame, 'edge-1', stamp)), 'utf8'));
+      expect(writer.take('edge-1', frame, stamp)).toEqual({ ok: true, value: encodeFrame(cloudFrameOf(frame, 'edge-1', stamp)) });
+    }
+  });
+
+  it('measures a content the edge would refuse as unsendable, says why once, and never writes it', () => {
+    const writer = new DownFrameWriter();
+    const poisoned = desiredOf(1, '7', contentWith(JSON.parse('{"__proto__":"x"}') as JsonValue));
+    expect(writer.measure('edge-1', poisoned, stamp)).toBe(Number.POSITIVE_INFINITY);
+    expect(writer.refusalOf('edge-1', 'u-1')).toMatchObject({ kind: 'FrameUndecodable', problem: 'forbiddenKey', path: 'content.data' });
+    expect(writer.refusalOf('edge-1', 'u-1')).toBeUndefined();
+    expect(writer.take('edge-1', poisoned, stamp)).toMatchObject({ ok: false, error: { problem: 'forbiddenKey' } });
+    let deep: JsonValue = 'leaf';
+    for (let i = 0; i < FRAME_DEPTH_MAX; i++) deep = [deep];
+    expect(writer.measure('edge-1', desiredOf(2, '8', contentWith(deep)), stamp)).toBe(Number.POSITIVE_INFINITY);
+    expect(writer.refusalOf('edge-1', 'u-1')).toMatchObject({ problem: 'tooDeep' });
+    const nameless = desiredOf(3, '9', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'app', namespace: 'default' } });
+    expect(writer.measure('edge-1', nameless, stamp)).toBe(Number.POSITIVE_INFINITY);
+    expect(writer.refusalOf('edge-1', 'u-1')).toMatchObject({ problem: 'badShape' });
   });
 });
