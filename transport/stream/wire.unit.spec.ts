@@ -99,7 +99,7 @@ describe('DownFrameWriter', () => {
     fc.assert(
       fc.property(fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER }), fc.nat().map(String), fc.jsonValue(), fc.uuid(), fc.nat(), (seq, resourceVersion, data, msgId, timestampMs) => {
         const at = { msgId, timestampMs };
-        const frame = desiredOf(seq, resourceVersion, contentWith(data));
+        const frame = desiredOf(seq, resourceVersion, contentWith(data as JsonValue));
         const expected = encodeFrame(cloudFrameOf(frame, 'edge-1', at));
         expect(writer.measure('edge-1', frame, at)).toBe(Buffer.byteLength(expected, 'utf8'));
         expect(writer.take('edge-1', frame, at)).toEqual({ ok: true, value: expected });
