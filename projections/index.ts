@@ -1,2 +1,6 @@
-// The projections room's door: rxjs pipelines: cloud reconcilers and edge read models. Nothing is exported yet; later issues fill it.
-export {};
+// The projections room's door: rxjs pipelines between the Kubernetes API and the edges. For now the
+// cloud's EdgeController: desired sets and authorization from the API, edge reports back into it.
+export { EdgeController, type EdgeControllerOptions } from './edge-controller/edge-controller.js';
+export { ClusterView, type ViewedKind } from './edge-controller/cluster-view.js';
+export { EDGE_ROLE_LABEL, EdgeStatusWriter, NODE_STATUS_REPORTED, POD_STATUS_REPORTED, type StatusWriterLog } from './edge-controller/status-writer.js';
+export { reflect, type ReflectorEvent, type ReflectorOptions } from './kube/reflector.js';

@@ -5,6 +5,8 @@
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
+import { KubeConfig } from '@kubernetes/client-node';
+import { EdgeController, EdgeStatusWriter } from '../../projections/index.js';
 import { ensureClusterPki, startEmbeddedApiServer, type ClusterPki, type EmbeddedApiServer } from '../../k8s/index.js';
 import { type Result, err, ok } from '../../kernel/index.js';
 import {
@@ -20,10 +22,7 @@ import {
   startMtlsStreamServer,
   startNodeBootstrapServer,
   type BootstrapServer,
-  type DesiredSetSource,
   type MtlsStreamServer,
-  type NodeAuthorizationView,
-  type UpEffects,
 } from '../../transport/index.js';
 
 export interface CloudOptions {
@@ -47,6 +46,8 @@ const BOOTSTRAP_PORT_OFFSET = 2;
 /** Tries at a free stream port P whose P+2 is free too, before asking for explicit ports. */
 const PORT_PAIR_ATTEMPTS_MAX = 8;
 const PORT_MAX = 65535;
+/** How long the EdgeController may take to list the API before the cloud gives up starting. */
+const API_SYNC_TIMEOUT_MS = 30_000;
 
 /** Resolves to the exit code once `stop` fires (or at once on a start-up error). */
 export async function runCloud(options: CloudOptions, io: CloudIo, stop: AbortSignal, log: Logger): Promise<number> {
@@ -60,7 +61,7 @@ export async function runCloud(options: CloudOptions, io: CloudIo, stop: AbortSi
   const started = await startEmbeddedApiServer({ dataDir, port: ports.value.api, insecure: options.insecure });
   if (!started.ok) return fail(io, started.error);
   const server = started.value;
-  const stream = await startStreamSide(dataDir, server.clusterId, ports.value, log);
+  const stream = await startStreamSide(dataDir, server.clusterId, server.kubeconfigPath, ports.value, log);
   if (!stream.ok) {
     await server.close();
     return fail(io, stream.error);
@@ -117,7 +118,7 @@ interface StreamSide {
 }
 
 /** The PKI, NodeSync, the join-token authority and certificate signer, the hub and its two listeners. */
-async function startStreamSide(dataDir: string, clusterId: string, ports: Ports, log: Logger): Promise<Result<StreamSide, string>> {
+async function startStreamSide(dataDir: string, clusterId: string, kubeconfigPath: string, ports: Ports, log: Logger): Promise<Result<StreamSide, string>> {
   // The embedded API server made the PKI already (unless --insecure); this reuses it, or makes it.
   const pki = await ensureClusterPki(join(dataDir, CLOUD_PKI_DIR_NAME), { hosts: [CLOUD_HOST, 'localhost'] });
   if (!pki.ok) return err(pki.error.message);
@@ -131,7 +132,22 @@ async function startStreamSide(dataDir: string, clusterId: string, ports: Ports,
   }
   const nodeSync = openNodeSyncStore(nodeSyncPath);
   if (!nodeSync.ok) return err(describeNodeSyncStoreOpenError(nodeSync.error));
-  const hub = new CloudHub({ clusterId, nodeSync: nodeSync.value, desired: noDesiredObjects, effects: loggedEffects(log), authorization: nothingBound, log });
+  // The EdgeController follows the API through client-node, as it would a real cluster; edges are
+  // let in only once it has listed everything, or a partial desired set would tombstone objects.
+  const kc = new KubeConfig();
+  kc.loadFromFile(kubeconfigPath);
+  let hub: CloudHub | undefined;
+  const controller = new EdgeController(kc, {
+    desiredChanged: (node) => hub?.desiredChanged(node),
+    reflector: { onError: (error) => log.warn({ error }, 'API watch failed; retrying') },
+  });
+  const synced = await Promise.race([controller.synced().then(() => true), new Promise<false>((resolve) => setTimeout(() => resolve(false), API_SYNC_TIMEOUT_MS).unref())]);
+  if (!synced) {
+    controller.stop();
+    await nodeSync.value.close();
+    return err(`the Kubernetes API at ${kc.getCurrentCluster()?.server ?? '?'} could not be listed within ${API_SYNC_TIMEOUT_MS / 1000} s`);
+  }
+  hub = new CloudHub({ clusterId, nodeSync: nodeSync.value, desired: controller, effects: new EdgeStatusWriter(kc, log), authorization: controller.view, log });
   const tokens = joinTokenAuthority({ store: fileJoinTokenStore(joinTokensPath(dataDir)), caCertPem: pki.value.caPem });
   const handler = createNodeBootstrapHandler({ tokens, signer: signer.value, audit: (entry) => log.info({ bootstrap: entry }, `node bootstrap: ${entry.outcome}`) });
   const listening = await listenPair(ports, {
@@ -146,6 +162,7 @@ async function startStreamSide(dataDir: string, clusterId: string, ports: Ports,
     bootstrap: (port) => startBootstrap(pki.value, port, handler),
   });
   if (!listening.ok) {
+    controller.stop();
     await hub.close();
     await nodeSync.value.close();
     return listening;
@@ -155,7 +172,8 @@ async function startStreamSide(dataDir: string, clusterId: string, ports: Ports,
     streamUrl: stream.url,
     bootstrapUrl: bootstrap.url,
     close: async () => {
-      await hub.close();
+      controller.stop();
+      await hub!.close();
       await Promise.all([stream.close(), bootstrap.close()]);
       await nodeSync.value.close();
     },
@@ -190,38 +208,6 @@ async function listenPair(
   }
   const hint = attempts > 1 ? `no free port pair P, P+${BOOTSTRAP_PORT_OFFSET} after ${attempts} tries (last: ${lastError})` : lastError;
   return err(`the bootstrap server cannot listen: ${hint}; choose ports with --stream-port and --bootstrap-port`);
-}
-
-/**
- * Every node's desired set is empty for now: the projections issue computes it from the API's pods,
- * ConfigMaps, Secrets and Devices and calls hub.desiredChanged(node). `resourceVersion` '0' is older
- * than any object the API server ever stored, so nothing it could tombstone is newer than its object.
- */
-const noDesiredObjects: DesiredSetSource = {
-  desiredSet: () => ({ objects: new Map(), resourceVersion: '0' }),
-};
-
-/**
- * Nothing is bound to any node yet, so an edge may touch its own Node and Lease only. The
- * projections issue replaces this with its view of pods, devices and what they reference.
- */
-const nothingBound: NodeAuthorizationView = {
-  podNode: () => undefined,
-  deviceNode: () => undefined,
-  configMapReferencedBy: () => false,
-  secretReferencedBy: () => false,
-};
-
-/**
- * Applied up events are only logged (debug) for now: the cloud reconcilers of a later issue write
- * Node/Pod status and twin reported values from them, fenced by the edge position each carries.
- */
-function loggedEffects(log: Logger): UpEffects {
-  return {
-    perform: async (nodeName, journalId, seq, event) => {
-      log.debug({ node: nodeName, journalId, seq, type: event.type }, 'up event applied');
-    },
-  };
 }
 
 function fail(io: CloudIo, message: string): number {

@@ -1,0 +1,230 @@
+// The cloud's read model of what concerns edge nodes (KubeEdge's EdgeController listers): the pods,
+// ConfigMaps, Secrets and Nodes the reflectors report, and from them each node's desired set
+// (PROTOCOL.md, Down) and the authorization view every edge frame is checked against. No I/O: the
+// shell feeds it reflector events and asks it questions.
+import { isJsonObject, type JsonObject } from '../../kernel/index.js';
+import { contentHash, desiredContentOf, objectKeyOf, type DesiredObject, type DesiredSet, type NodeAuthorizationView } from '../../transport/index.js';
+import type { ReflectorEvent } from '../kube/reflector.js';
+import { podReferences, type PodReferences } from './pod-references.js';
+
+/** The resources the view follows. */
+export type ViewedKind = 'pod' | 'configmap' | 'secret' | 'node';
+
+interface Meta {
+  readonly name: string;
+  readonly namespace: string;
+  readonly uid: string;
+  readonly resourceVersion: string;
+}
+
+const metaOf = (object: JsonObject): Meta | undefined => {
+  const metadata = object['metadata'];
+  if (!isJsonObject(metadata)) return undefined;
+  const { name, namespace, uid, resourceVersion } = metadata;
+  if (typeof name !== 'string' || typeof uid !== 'string' || typeof resourceVersion !== 'string') return undefined;
+  return { name, namespace: typeof namespace === 'string' ? namespace : '', uid, resourceVersion };
+};
+
+const nodeNameOf = (pod: JsonObject): string | undefined => {
+  const spec = pod['spec'];
+  const nodeName = isJsonObject(spec) ? spec['nodeName'] : undefined;
+  return typeof nodeName === 'string' && nodeName !== '' ? nodeName : undefined;
+};
+
+/** A decimal resourceVersion's order; the view's own revision is the newest it has seen. */
+const newer = (a: string, b: string): boolean => a.length !== b.length ? a.length > b.length : a > b;
+
+interface PodEntry {
+  readonly object: JsonObject;
+  readonly meta: Meta;
+  readonly nodeName: string | undefined;
+  readonly references: PodReferences;
+}
+
+/**
+ * The view. `apply` takes one reflector event of one kind and returns the nodes whose desired set
+ * may have changed, so the shell tells only those to the hub.
+ */
+export class ClusterView implements NodeAuthorizationView {
+  readonly #pods = new Map<string, PodEntry>();
+  /** `namespace/name` → uid of the pod, for authorization by name. */
+  readonly #podByName = new Map<string, string>();
+  readonly #configMaps = new Map<string, JsonObject>();
+  readonly #secrets = new Map<string, JsonObject>();
+  readonly #nodes = new Map<string, JsonObject>();
+  /** Desired objects already built, by uid: kept while their resourceVersion holds, so a set's objects keep their identity. */
+  readonly #desiredCache = new Map<string, DesiredObject>();
+  #resourceVersion = '0';
+
+  /** Applies one reflector event; returns the nodes whose desired set may differ now. */
+  apply(kind: ViewedKind, event: ReflectorEvent): ReadonlySet<string> {
+    if (newer(event.resourceVersion, this.#resourceVersion)) this.#resourceVersion = event.resourceVersion;
+    const affected = new Set<string>();
+    if (event.type === 'listed') {
+      for (const object of this.#objectsOf(kind)) this.#remove(kind, object, affected);
+      for (const object of event.objects) this.#put(kind, object, affected);
+    } else if (event.type === 'DELETED') {
+      this.#remove(kind, event.object, affected);
+    } else {
+      this.#put(kind, event.object, affected);
+    }
+    return affected;
+  }
+
+  /** The newest resourceVersion the view has seen (tombstones carry it). */
+  get resourceVersion(): string {
+    return this.#resourceVersion;
+  }
+
+  /** Every node some pod is bound to, or that exists as a Node. */
+  nodeNames(): ReadonlySet<string> {
+    const names = new Set<string>(this.#nodes.keys());
+    for (const pod of this.#pods.values()) if (pod.nodeName !== undefined) names.add(pod.nodeName);
+    return names;
+  }
+
+  /** What the node must hold: its pods, the ConfigMaps and Secrets they reference, and its own Node. */
+  desiredSet(nodeName: string): DesiredSet {
+    const objects = new Map<string, DesiredObject>();
+    const add = (type: 'pod' | 'configmap' | 'secret' | 'node', object: JsonObject | undefined): void => {
+      const meta = object === undefined ? undefined : metaOf(object);
+      if (object === undefined || meta === undefined) return;
+      objects.set(meta.uid, this.#desiredOf(type, object, meta));
+    };
+    for (const pod of this.#pods.values()) {
+      if (pod.nodeName !== nodeName) continue;
+      add('pod', pod.object);
+      for (const name of pod.references.configMaps) add('configmap', this.#configMaps.get(`${pod.meta.namespace}/${name}`));
+      for (const name of pod.references.secrets) add('secret', this.#secrets.get(`${pod.meta.namespace}/${name}`));
+    }
+    add('node', this.#nodes.get(nodeName));
+    return { objects, resourceVersion: this.#resourceVersion };
+  }
+
+  podNode(namespace: string, name: string): string | undefined {
+    const uid = this.#podByName.get(`${namespace}/${name}`);
+    return uid === undefined ? undefined : this.#pods.get(uid)?.nodeName;
+  }
+
+  /** Devices come with the devices issue; until then no device is bound to any node. */
+  deviceNode(): string | undefined {
+    return undefined;
+  }
+
+  configMapReferencedBy(nodeName: string, namespace: string, name: string): boolean {
+    return this.#someBoundPod(nodeName, namespace, (refs) => refs.configMaps.has(name));
+  }
+
+  secretReferencedBy(nodeName: string, namespace: string, name: string): boolean {
+    return this.#someBoundPod(nodeName, namespace, (refs) => refs.secrets.has(name));
+  }
+
+  /** The pod object with this uid, if the view holds it. */
+  pod(uid: string): JsonObject | undefined {
+    return this.#pods.get(uid)?.object;
+  }
+
+  #someBoundPod(nodeName: string, namespace: string, references: (refs: PodReferences) => boolean): boolean {
+    for (const pod of this.#pods.values()) if (pod.nodeName === nodeName && pod.meta.namespace === namespace && references(pod.references)) return true;
+    return false;
+  }
+
+  #desiredOf(type: 'pod' | 'configmap' | 'secret' | 'node', object: JsonObject, meta: Meta): DesiredObject {
+    const cached = this.#desiredCache.get(meta.uid);
+    if (cached !== undefined && cached.resourceVersion === meta.resourceVersion) return cached;
+    const content = desiredContentOf(object);
+    const desired: DesiredObject = {
+      uid: meta.uid,
+      key: objectKeyOf(type, type === 'node' ? null : meta.namespace, meta.name),
+      resourceVersion: meta.resourceVersion,
+      contentHash: contentHash(content),
+      content,
+    };
+    this.#desiredCache.set(meta.uid, desired);
+    return desired;
+  }
+
+  #objectsOf(kind: ViewedKind): JsonObject[] {
+    switch (kind) {
+      case 'pod':
+        return [...this.#pods.values()].map((p) => p.object);
+      case 'configmap':
+        return [...this.#configMaps.values()];
+      case 'secret':
+        return [...this.#secrets.values()];
+      case 'node':
+        return [...this.#nodes.values()];
+    }
+  }
+
+  #put(kind: ViewedKind, object: JsonObject, affected: Set<string>): void {
+    const meta = metaOf(object);
+    if (meta === undefined) return;
+    this.#remove(kind, object, affected);
+    switch (kind) {
+      case 'pod': {
+        const entry: PodEntry = { object, meta, nodeName: nodeNameOf(object), references: podReferences(object) };
+        this.#pods.set(meta.uid, entry);
+        this.#podByName.set(`${meta.namespace}/${meta.name}`, meta.uid);
+        if (entry.nodeName !== undefined) affected.add(entry.nodeName);
+        return;
+      }
+      case 'configmap':
+      case 'secret':
+        (kind === 'configmap' ? this.#configMaps : this.#secrets).set(`${meta.namespace}/${meta.name}`, object);
+        for (const node of this.#nodesReferencing(kind, meta.namespace, meta.name)) affected.add(node);
+        return;
+      case 'node':
+        this.#nodes.set(meta.name, object);
+        affected.add(meta.name);
+        return;
+    }
+  }
+
+  #remove(kind: ViewedKind, object: JsonObject, affected: Set<string>): void {
+    const meta = metaOf(object);
+    if (meta === undefined) return;
+    switch (kind) {
+      case 'pod': {
+        const uid = this.#podByName.get(`${meta.namespace}/${meta.name}`);
+        const old = uid === undefined ? undefined : this.#pods.get(uid);
+        if (old === undefined) return;
+        this.#pods.delete(old.meta.uid);
+        this.#podByName.delete(`${meta.namespace}/${meta.name}`);
+        this.#desiredCache.delete(old.meta.uid);
+        if (old.nodeName !== undefined) affected.add(old.nodeName);
+        return;
+      }
+      case 'configmap':
+      case 'secret': {
+        const map = kind === 'configmap' ? this.#configMaps : this.#secrets;
+        const old = map.get(`${meta.namespace}/${meta.name}`);
+        if (old === undefined) return;
+        map.delete(`${meta.namespace}/${meta.name}`);
+        const oldUid = metaOf(old)?.uid;
+        if (oldUid !== undefined) this.#desiredCache.delete(oldUid);
+        for (const node of this.#nodesReferencing(kind, meta.namespace, meta.name)) affected.add(node);
+        return;
+      }
+      case 'node': {
+        const old = this.#nodes.get(meta.name);
+        if (old === undefined) return;
+        this.#nodes.delete(meta.name);
+        const oldUid = metaOf(old)?.uid;
+        if (oldUid !== undefined) this.#desiredCache.delete(oldUid);
+        affected.add(meta.name);
+        return;
+      }
+    }
+  }
+
+  #nodesReferencing(kind: 'configmap' | 'secret', namespace: string, name: string): Set<string> {
+    const nodes = new Set<string>();
+    for (const pod of this.#pods.values()) {
+      if (pod.nodeName === undefined || pod.meta.namespace !== namespace) continue;
+      const names = kind === 'configmap' ? pod.references.configMaps : pod.references.secrets;
+      if (names.has(name)) nodes.add(pod.nodeName);
+    }
+    return nodes;
+  }
+}

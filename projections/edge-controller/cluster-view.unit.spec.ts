@@ -1,0 +1,103 @@
+// ClusterView, given/when/then: given reflector events for pods, ConfigMaps, Secrets and Nodes,
+// when a node's desired set or an authorization question is asked, then only what is bound to that
+// node (and what its pods reference) is in it, and each change names exactly the nodes it touches.
+import { describe, expect, it } from 'vitest';
+import type { JsonObject } from '../../kernel/index.js';
+import { ClusterView } from './cluster-view.js';
+
+let rv = 100;
+const meta = (name: string, namespace: string | null, uid: string) => ({ name, ...(namespace === null ? {} : { namespace }), uid, resourceVersion: String(++rv) });
+const pod = (name: string, nodeName: string | null, refs: { cm?: string; secret?: string } = {}, uid = `uid-pod-${name}`): JsonObject => ({
+  apiVersion: 'v1',
+  kind: 'Pod',
+  metadata: meta(name, 'default', uid),
+  spec: {
+    ...(nodeName === null ? {} : { nodeName }),
+    containers: [{ name: 'app', command: ['node'], ...(refs.cm === undefined ? {} : { envFrom: [{ configMapRef: { name: refs.cm } }] }) }],
+    ...(refs.secret === undefined ? {} : { volumes: [{ name: 's', secret: { secretName: refs.secret } }] }),
+  },
+  status: { phase: 'Running' },
+});
+const configMap = (name: string): JsonObject => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: meta(name, 'default', `uid-cm-${name}`), data: { k: name } });
+const secret = (name: string): JsonObject => ({ apiVersion: 'v1', kind: 'Secret', metadata: meta(name, 'default', `uid-secret-${name}`), data: { k: 'c2VjcmV0' } });
+const node = (name: string): JsonObject => ({ apiVersion: 'v1', kind: 'Node', metadata: meta(name, null, `uid-node-${name}`), status: { conditions: [] } });
+
+const listed = (objects: JsonObject[]) => ({ type: 'listed' as const, objects, resourceVersion: String(rv) });
+const added = (object: JsonObject) => ({ type: 'ADDED' as const, object, resourceVersion: String(rv) });
+const deleted = (object: JsonObject) => ({ type: 'DELETED' as const, object, resourceVersion: String(++rv) });
+const keysOf = (view: ClusterView, nodeName: string): string[] => [...view.desiredSet(nodeName).objects.values()].map((o) => o.key).sort();
+
+function givenTwoEdges(): ClusterView {
+  const view = new ClusterView();
+  view.apply('configmap', listed([configMap('shared'), configMap('only-b')]));
+  view.apply('secret', listed([secret('a-secret'), secret('unused')]));
+  view.apply('node', listed([node('edge-a'), node('edge-b')]));
+  view.apply('pod', listed([pod('web-a', 'edge-a', { cm: 'shared', secret: 'a-secret' }), pod('web-b', 'edge-b', { cm: 'only-b' }), pod('pending', null, { secret: 'unused' })]));
+  return view;
+}
+
+describe('ClusterView desired sets', () => {
+  it('holds the node its pods, the ConfigMaps and Secrets they reference, and its own Node: nothing of another node', () => {
+    const view = givenTwoEdges();
+    expect(keysOf(view, 'edge-a')).toEqual(['configmaps/default/shared', 'nodes//edge-a', 'pods/default/web-a', 'secrets/default/a-secret']);
+    expect(keysOf(view, 'edge-b')).toEqual(['configmaps/default/only-b', 'nodes//edge-b', 'pods/default/web-b']);
+    expect(keysOf(view, 'edge-c')).toEqual([]);
+  });
+
+  it('carries desired content: no status, no resourceVersion; the set carries the newest revision seen', () => {
+    const view = givenTwoEdges();
+    const web = [...view.desiredSet('edge-a').objects.values()].find((o) => o.key === 'pods/default/web-a')!;
+    expect(web.content).not.toHaveProperty('status');
+    expect((web.content as { metadata: object }).metadata).not.toHaveProperty('resourceVersion');
+    expect(view.desiredSet('edge-a').resourceVersion).toBe(String(rv));
+  });
+
+  it('keeps a desired object the same object while its revision holds, and makes a new one when it changes', () => {
+    const view = givenTwoEdges();
+    const before = view.desiredSet('edge-a').objects.get('uid-cm-shared');
+    expect(view.desiredSet('edge-a').objects.get('uid-cm-shared')).toBe(before);
+    view.apply('configmap', { type: 'MODIFIED', object: { ...configMap('shared'), data: { k: 'changed' } }, resourceVersion: String(rv) });
+    const after = view.desiredSet('edge-a').objects.get('uid-cm-shared');
+    expect(after).not.toBe(before);
+    expect(after!.contentHash).not.toBe(before!.contentHash);
+  });
+});
+
+describe('ClusterView changes name the nodes they touch', () => {
+  it('a pod change touches its node; moving it touches both; deleting it touches the old one', () => {
+    const view = givenTwoEdges();
+    expect([...view.apply('pod', added(pod('new', 'edge-b')))]).toEqual(['edge-b']);
+    expect([...view.apply('pod', { type: 'MODIFIED', object: pod('new', 'edge-a'), resourceVersion: String(rv) })].sort()).toEqual(['edge-a', 'edge-b']);
+    expect([...view.apply('pod', deleted(pod('new', 'edge-a')))]).toEqual(['edge-a']);
+    expect(keysOf(view, 'edge-a')).not.toContain('pods/default/new');
+  });
+
+  it('a ConfigMap or Secret change touches only the nodes whose pods reference it', () => {
+    const view = givenTwoEdges();
+    expect([...view.apply('configmap', { type: 'MODIFIED', object: configMap('shared'), resourceVersion: String(rv) })]).toEqual(['edge-a']);
+    expect([...view.apply('secret', { type: 'MODIFIED', object: secret('unused'), resourceVersion: String(rv) })]).toEqual([]);
+    expect([...view.apply('secret', deleted(secret('a-secret')))]).toEqual(['edge-a']);
+    expect(keysOf(view, 'edge-a')).not.toContain('secrets/default/a-secret');
+  });
+
+  it('a relist replaces the state: what is gone touches its node', () => {
+    const view = givenTwoEdges();
+    const affected = view.apply('pod', listed([pod('web-b', 'edge-b', { cm: 'only-b' })]));
+    expect([...affected].sort()).toEqual(['edge-a', 'edge-b']);
+    expect(keysOf(view, 'edge-a')).toEqual(['nodes//edge-a']);
+  });
+});
+
+describe('ClusterView as the authorization view', () => {
+  it('knows which node a pod is bound to and which node references which ConfigMap or Secret', () => {
+    const view = givenTwoEdges();
+    expect(view.podNode('default', 'web-a')).toBe('edge-a');
+    expect(view.podNode('default', 'pending')).toBeUndefined();
+    expect(view.podNode('default', 'nope')).toBeUndefined();
+    expect(view.configMapReferencedBy('edge-a', 'default', 'shared')).toBe(true);
+    expect(view.configMapReferencedBy('edge-b', 'default', 'shared')).toBe(false);
+    expect(view.secretReferencedBy('edge-a', 'default', 'a-secret')).toBe(true);
+    expect(view.secretReferencedBy('edge-b', 'default', 'a-secret')).toBe(false);
+    expect(view.secretReferencedBy('edge-a', 'other', 'a-secret')).toBe(false);
+  });
+});
