@@ -84,6 +84,11 @@ export interface EdgeHubOptions {
    * edge's current state, and go up first (PROTOCOL.md, handshake `reportState`).
    */
   readonly stateReport?: () => readonly UpEvent[];
+  /**
+   * Acknowledged outbox entries kept before they are compacted on their own (default 4096): the
+   * outbox stays bounded without anyone calling compactOutbox, in batches, not one delete per ack.
+   */
+  readonly outboxCompactAfterEntries?: number;
   /** Structured log lines (pino-compatible); silent when absent. */
   readonly log?: HubLog;
 }
@@ -96,6 +101,9 @@ export interface HubLog {
 
 /** `{"kind":"up","seq":…,"event":{"type":…,"data":…}}` around the type and data, at most. */
 const UP_MESSAGE_OVERHEAD_BYTES = 64;
+
+/** Acknowledged outbox entries kept before the hub compacts them on its own. */
+const OUTBOX_COMPACT_AFTER_ENTRIES_DEFAULT = 4096;
 
 /** Bytes the beehive header and route add to an up event's sync message, at most (resource ≤ 512, ids ≤ 128). */
 export const UP_FRAME_ENVELOPE_BYTES_MAX = 2048;
@@ -151,6 +159,8 @@ export class EdgeHub extends EventEmitter<{
   #queries = new PendingQueries();
   #lastClose: SessionEnd | null = null;
   #reconnects = 0;
+  /** An automatic outbox compaction is in flight (one at a time). */
+  #compacting = false;
   readonly #limits: FlowLimits;
   readonly #ack: AckPolicy;
   readonly #liveness: Liveness;
@@ -235,12 +245,36 @@ export class EdgeHub extends EventEmitter<{
     return this.#queries.ask(request, timeoutMs, (frame) => this.#phase === 'linked' && (this.#session?.send(frame) ?? false));
   }
 
-  /** Removes outbox entries the cloud acknowledged (bounded journal). */
+  /** Removes outbox entries the cloud acknowledged (bounded journal); also done on its own, see outboxCompactAfterEntries. */
   compactOutbox(): Promise<void> {
     const planned = planOutboxCompaction(this.#sender);
     if (planned === undefined) return Promise.resolve();
     this.#sender = planned.state;
     return this.#serially(() => this.options.journal.compactOutbox(planned.through));
+  }
+
+  #upAcked(upTo: number): void {
+    this.#up((s) => upAckReceived(s, upTo, this.#upSenderOptions));
+    this.#compactWhenDue();
+  }
+
+  /** Compacts once enough acknowledged entries piled up; acks that arrive meanwhile are looked at when it ends. */
+  #compactWhenDue(): void {
+    if (this.#compacting || this.#phase === 'stopped') return;
+    const planned = planOutboxCompaction(this.#sender);
+    if (planned === undefined || planned.through - this.#sender.floor < (this.options.outboxCompactAfterEntries ?? OUTBOX_COMPACT_AFTER_ENTRIES_DEFAULT)) return;
+    this.#compacting = true;
+    void this.compactOutbox().then(
+      () => {
+        this.#compacting = false;
+        this.#compactWhenDue();
+      },
+      (error: unknown) => {
+        // Retried at the next ack, not at once: a journal that failed now will likely fail again.
+        this.#compacting = false;
+        this.#log.warn({ node: this.options.nodeName, error: (error as Error).message }, 'outbox compaction failed; retried after the next ack');
+      },
+    );
   }
 
   status(): EdgeHubStatus {
@@ -326,12 +360,12 @@ export class EdgeHub extends EventEmitter<{
     if (value.kind === 'keepalive') return;
     const message = value.message;
     if (this.#phase === 'hello') return this.#handshake(session, message);
-    if (value.ack !== undefined) this.#up((s) => upAckReceived(s, value.ack!, this.#upSenderOptions));
+    if (value.ack !== undefined) this.#upAcked(value.ack);
     switch (message.kind) {
       case 'hello':
         return session.close(1002, 'a second hello');
       case 'ack':
-        return this.#up((s) => upAckReceived(s, message.upTo, this.#upSenderOptions));
+        return this.#upAcked(message.upTo);
       case 'desired':
       case 'tombstone':
       case 'synced':

@@ -58,6 +58,24 @@ describe('up: a log applied exactly once, in order', () => {
     expect(applied.events.map((e) => (e.data as { n: number }).n)).toEqual(Array.from({ length: total }, (_, i) => i + 1));
     await until(() => edge.status().upAcked === total, 'the cloud acknowledges the whole outbox');
     expect(edge.status().reconnects).toBeGreaterThanOrEqual(3);
+    // Acknowledged entries were compacted on their own, in batches of the default 4096, across the cuts.
+    await until(() => journal.floor >= total - 4096, 'the outbox compacted without being asked');
+    expect(journal.outbox.every((entry) => entry.seq > journal.floor)).toBe(true);
+  });
+
+  it('keeps the outbox bounded on its own: acknowledged entries are compacted in batches, unacknowledged ones never', async () => {
+    const effects = new RecordingEffects();
+    const cloud = await cloudWith(new StandInDesired(), effects);
+    const journal = new MemoryEdgeJournal('journal-compact');
+    const edge = await openTestEdge(cloud.server.url, await cloud.join('edge-2', await tempDir()), journal, { outboxCompactAfterEntries: 10 });
+    cleanups.push(() => edge.stop());
+    expect((await edge.report(Array.from({ length: 25 }, (_, n) => ({ type: 'ValueReported.v1', data: { n } })))).ok).toBe(true);
+    expect(journal.floor).toBe(0);
+    edge.start();
+    await until(() => edge.status().upAcked === 25, 'all 25 acknowledged');
+    await until(() => journal.floor >= 16, 'compacted until fewer than 10 acknowledged entries remain');
+    expect(journal.floor).toBeLessThanOrEqual(25);
+    expect(journal.outbox.map((e) => e.seq)).toEqual(Array.from({ length: 25 - journal.floor }, (_, i) => journal.floor + i + 1));
   });
 });
 
