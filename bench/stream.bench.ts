@@ -41,7 +41,7 @@ export const STREAM_BENCH_DEFAULTS: StreamBenchOptions = { messages: 20_000, bat
 
 /** The goal for one-way up throughput against raw wss; printed as met or NOT MET, it does not fail the run. */
 const UP_THROUGHPUT_BAR = 0.5;
-const WARMUP_MESSAGES = 2_000;
+const WARMUP_MESSAGES = 10_000;
 const WARMUP_ROUND_TRIPS = 300;
 /** Raw senders pause above this much buffered, as the stream's window bounds its bytes in flight (8 MiB). */
 const RAW_BUFFERED_BYTES_MAX = 8 * 1024 * 1024;
