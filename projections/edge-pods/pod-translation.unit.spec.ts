@@ -2,6 +2,7 @@
 // process runtime honours; given pod events folded by the real pod machine, the reported PodStatus
 // says what `kubectl get/describe` would show for them.
 import { describe, expect, it } from 'vitest';
+import type { JsonObject } from '../../kernel/index.js';
 import { foldEvents, podKind, type PresentPodState } from '../../actors/index.js';
 import { admitted, exited, podSpec, runningPod, startRequested, started, t } from '../../actors/pod/pod.fixtures.testing.js';
 import type { PodEvent } from '../../actors/pod/pod.events.js';
@@ -15,7 +16,7 @@ const stateOf = (events: PodEvent[]): PresentPodState => {
 
 describe('podSpecInputOf', () => {
   it('takes names, uid, restart policy, grace period, commands, args and working dirs from the Pod', () => {
-    const pod = {
+    const pod: JsonObject = {
       apiVersion: 'v1',
       kind: 'Pod',
       metadata: { name: 'web', namespace: 'shop', uid: 'u-1' },
