@@ -6,3 +6,7 @@ export { PKI_FILE_NAMES, ensureClusterPki, type ClusterPki } from './tls/cluster
 export { NOT_BEFORE_BACKDATE_MS, importSigningKey } from './tls/certificate.issue.js';
 export { x509 } from './tls/x509.setup.js';
 export { PUBLIC_FILE_MODE, SECRET_FILE_MODE, writeFileAtomic } from './tls/atomic-file.fs.js';
+// The edge's read-only local API (KubeEdge's MetaServer), fed by the edge agent from its journal.
+export { startMetaServer, describeMetaServerStartError, metaServerPortDefault, metaServerLimitsDefault, metaServerReadOnlyWhy, type MetaServer, type MetaServerOptions, type MetaServerStartError } from './meta-server/meta-server.js';
+export { type MetaView, type PutOutcome, type RemoveOutcome, type ReplaceSummary } from './meta-server/meta-view.store.js';
+export { describeMetaViewError, type MetaObjectRef, type MetaViewError } from './meta-server/meta-object.parse.js';

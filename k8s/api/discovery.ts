@@ -13,6 +13,25 @@ const subresourceVerbs: Readonly<Record<string, readonly string[]>> = {
   portforward: ['create', 'get'],
 };
 
+/** What a server lets its clients do: everything, or only read (the edge's MetaServer). */
+export type ServedAccess = 'read-write' | 'read-only';
+
+const readVerbs: readonly string[] = ['get', 'list', 'watch'];
+
+/**
+ * The subresources a read-only server still serves: those read from the stored object. Logs,
+ * exec, attach and port-forward reach a running pod, and binding is a write.
+ */
+const readOnlySubresources: readonly string[] = ['status', 'scale'];
+
+const resourceVerbs = (access: ServedAccess): readonly string[] => (access === 'read-only' ? readVerbs : allVerbs);
+
+/** The subresources `access` serves, each with the verbs it serves. */
+const servedSubresources = (def: ResourceDef, access: ServedAccess): readonly { readonly name: string; readonly verbs: readonly string[] }[] =>
+  def.subresources
+    .filter((sub) => access === 'read-write' || readOnlySubresources.includes(sub))
+    .map((sub) => ({ name: sub, verbs: (subresourceVerbs[sub] ?? []).filter((v) => access === 'read-write' || readVerbs.includes(v)) }));
+
 const subresourceKind = (def: ResourceDef, sub: string): { group: string; version: string; kind: string } => {
   switch (sub) {
     case 'scale':
@@ -46,23 +65,23 @@ export function apiGroup(name: string, versions: readonly string[]): JsonObject 
   return { kind: 'APIGroup', apiVersion: 'v1', name, versions: list, preferredVersion: list[0] ?? null };
 }
 
-export function apiResourceList(groupVersion: string, defs: readonly ResourceDef[]): JsonObject {
+export function apiResourceList(groupVersion: string, defs: readonly ResourceDef[], access: ServedAccess = 'read-write'): JsonObject {
   return {
     kind: 'APIResourceList',
     apiVersion: 'v1',
     groupVersion,
     resources: defs.flatMap((d) => [
-      { name: d.plural, singularName: d.singular, namespaced: d.namespaced, kind: d.kind, verbs: [...allVerbs], ...(d.shortNames.length > 0 ? { shortNames: d.shortNames } : {}), ...(d.categories.length > 0 ? { categories: d.categories } : {}) },
-      ...d.subresources.map((sub) => {
-        const k = subresourceKind(d, sub);
-        return { name: `${d.plural}/${sub}`, singularName: '', namespaced: d.namespaced, ...(k.group === d.group && k.version === d.version ? {} : { group: k.group, version: k.version }), kind: k.kind, verbs: [...(subresourceVerbs[sub] ?? [])] };
+      { name: d.plural, singularName: d.singular, namespaced: d.namespaced, kind: d.kind, verbs: [...resourceVerbs(access)], ...(d.shortNames.length > 0 ? { shortNames: d.shortNames } : {}), ...(d.categories.length > 0 ? { categories: d.categories } : {}) },
+      ...servedSubresources(d, access).map((sub) => {
+        const k = subresourceKind(d, sub.name);
+        return { name: `${d.plural}/${sub.name}`, singularName: '', namespaced: d.namespaced, ...(k.group === d.group && k.version === d.version ? {} : { group: k.group, version: k.version }), kind: k.kind, verbs: [...sub.verbs] };
       }),
     ]),
   };
 }
 
 /** One entry of `APIGroupDiscoveryList.items`: a group with its versions and resources. */
-function groupDiscovery(name: string, versions: readonly string[], defs: readonly ResourceDef[]): JsonObject {
+function groupDiscovery(name: string, versions: readonly string[], defs: readonly ResourceDef[], access: ServedAccess): JsonObject {
   return {
     metadata: { name, creationTimestamp: null },
     versions: versions.map((version) => ({
@@ -70,31 +89,30 @@ function groupDiscovery(name: string, versions: readonly string[], defs: readonl
       freshness: 'Current',
       resources: defs
         .filter((d) => d.group === name && d.version === version)
-        .map((d) => ({
-          resource: d.plural,
-          responseKind: { group: d.group, version: d.version, kind: d.kind },
-          scope: d.namespaced ? 'Namespaced' : 'Cluster',
-          singularResource: d.singular,
-          verbs: [...allVerbs],
-          ...(d.shortNames.length > 0 ? { shortNames: d.shortNames } : {}),
-          ...(d.categories.length > 0 ? { categories: d.categories } : {}),
-          ...(d.subresources.length > 0
-            ? {
-                subresources: d.subresources.map((sub) => ({ subresource: sub, responseKind: subresourceKind(d, sub), verbs: [...(subresourceVerbs[sub] ?? [])] })),
-              }
-            : {}),
-        })),
+        .map((d) => {
+          const subresources = servedSubresources(d, access);
+          return {
+            resource: d.plural,
+            responseKind: { group: d.group, version: d.version, kind: d.kind },
+            scope: d.namespaced ? 'Namespaced' : 'Cluster',
+            singularResource: d.singular,
+            verbs: [...resourceVerbs(access)],
+            ...(d.shortNames.length > 0 ? { shortNames: d.shortNames } : {}),
+            ...(d.categories.length > 0 ? { categories: d.categories } : {}),
+            ...(subresources.length > 0 ? { subresources: subresources.map((sub) => ({ subresource: sub.name, responseKind: subresourceKind(d, sub.name), verbs: [...sub.verbs] })) } : {}),
+          };
+        }),
     })),
   };
 }
 
 /** `/api` (core only) or `/apis` (every named group) as aggregated discovery. */
-export function aggregatedDiscovery(apiVersion: 'v2' | 'v2beta1', core: boolean, groups: ReadonlyMap<string, readonly string[]>, defs: readonly ResourceDef[]): JsonObject {
+export function aggregatedDiscovery(apiVersion: 'v2' | 'v2beta1', core: boolean, groups: ReadonlyMap<string, readonly string[]>, defs: readonly ResourceDef[], access: ServedAccess = 'read-write'): JsonObject {
   return {
     kind: 'APIGroupDiscoveryList',
     apiVersion: `apidiscovery.k8s.io/${apiVersion}`,
     metadata: {},
-    items: [...groups].filter(([name]) => (core ? name === '' : name !== '')).map(([name, versions]) => groupDiscovery(name, versions, defs)),
+    items: [...groups].filter(([name]) => (core ? name === '' : name !== '')).map(([name, versions]) => groupDiscovery(name, versions, defs, access)),
   };
 }
 

@@ -20,6 +20,12 @@ export interface HttpServerOptions {
    * (client-go) never sends a bearer token over plain HTTP. Refused together with TLS.
    */
   readonly anonymous?: boolean;
+  /**
+   * Only with plain HTTP: serve every request, whatever bearer token it carries, unchecked. For a
+   * loopback read-only API (the edge's MetaServer), where in-cluster clients send their service
+   * account token and nothing they can do there needs an identity. Refused together with TLS.
+   */
+  readonly tokensIgnored?: boolean;
   readonly bodyBytesMax: number;
   /** Open watches one client (token + address) may hold. */
   readonly watchesPerClientMax: number;
@@ -62,7 +68,7 @@ export function startHttpServer(api: KubeApi, options: HttpServerOptions): Promi
   const handler = (request: IncomingMessage, response: ServerResponse): void => {
     const authorization = request.headers.authorization ?? '';
     const token = authorization.startsWith('Bearer ') ? authorization.slice('Bearer '.length).trim() : '';
-    const anonymousOk = options.anonymous === true && options.tls === undefined && token === '';
+    const anonymousOk = options.tls === undefined && ((options.anonymous === true && token === '') || options.tokensIgnored === true);
     if (!anonymousOk && (token === '' || !tokenMatches(token, options.tokens()))) {
       request.resume();
       sendStatus(response, unauthorized());

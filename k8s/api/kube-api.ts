@@ -30,6 +30,7 @@ import {
   methodNotAllowed,
   notFound,
   pathNotFound,
+  readOnlyRefusal,
   staleObject,
   statusBody,
   unsupportedMediaType,
@@ -107,6 +108,12 @@ export interface KubeApiDeps {
   readonly limits: KubeApiLimits;
   /** Custom resource definitions installed at every start (e.g. KubeEdge's devices). */
   readonly bundledCrds: readonly JsonObject[];
+  /**
+   * Set for a read-only API (the edge's MetaServer, whose objects are fed by its owner, never by
+   * clients): every method but GET and HEAD answers 405 MethodNotAllowed with `why` in its message,
+   * and discovery lists only the read verbs.
+   */
+  readonly readOnly?: { readonly why: string };
 }
 
 const json = (status: number, body: JsonValue, extra: { contentType?: string; warnings?: readonly string[] } = {}): ApiReply => ({ kind: 'json', status, body, ...extra });
@@ -187,8 +194,11 @@ export class KubeApi {
   }
 
   #route(request: ApiRequest): ApiReply {
+    // Before any routing, so no write path (subresources and dry runs included) is reachable.
+    if (this.#deps.readOnly !== undefined && request.method !== 'GET' && request.method !== 'HEAD') return failure(readOnlyRefusal(request.method, request.path, this.#deps.readOnly.why));
     const segments = request.path.split('/').filter((s) => s !== '').map(decodeURIComponent);
     const accept = request.headers['accept'];
+    const access = this.#deps.readOnly === undefined ? 'read-write' : 'read-only';
     if (request.method === 'GET' || request.method === 'HEAD') {
       if (segments.length === 1 && segments[0] === 'version') return json(200, { ...this.#deps.version, gitCommit: 'edgehive', gitTreeState: 'clean', buildDate: '2026-11-01T00:00:00Z', goVersion: 'go1.23.0', compiler: 'gc', platform: 'linux/amd64' });
       if (segments.length === 1 && ['healthz', 'livez', 'readyz'].includes(segments[0] ?? '')) return { kind: 'json', status: 200, body: 'ok', contentType: 'text/plain' };
@@ -200,7 +210,7 @@ export class KubeApi {
         const aggregated = aggregatedDiscoveryAccepted(accept);
         const core = segments[0] === 'api';
         if (aggregated !== undefined) {
-          return json(200, aggregatedDiscovery(aggregated, core, this.registry.groups(), this.registry.all()), { contentType: `application/json;g=apidiscovery.k8s.io;v=${aggregated};as=APIGroupDiscoveryList` });
+          return json(200, aggregatedDiscovery(aggregated, core, this.registry.groups(), this.registry.all(), access), { contentType: `application/json;g=apidiscovery.k8s.io;v=${aggregated};as=APIGroupDiscoveryList` });
         }
         return json(200, core ? apiVersions(this.#deps.serverAddress) : apiGroupList(this.registry.groups()));
       }
@@ -212,7 +222,7 @@ export class KubeApi {
       if (gv !== undefined) {
         const defs = this.registry.all().filter((d) => d.group === gv.group && d.version === gv.version);
         if (defs.length === 0) return failure(pathNotFound());
-        return json(200, apiResourceList(gv.group === '' ? gv.version ?? '' : `${gv.group}/${gv.version}`, defs));
+        return json(200, apiResourceList(gv.group === '' ? gv.version ?? '' : `${gv.group}/${gv.version}`, defs, access));
       }
     }
     const target = this.#target(segments);

@@ -60,6 +60,13 @@ export const notFound = (group: string, resource: string, name: string): ApiErro
 });
 export const pathNotFound = (): ApiError => ({ code: 404, reason: 'NotFound', message: 'the server could not find the requested resource', details: {} });
 export const methodNotAllowed = (method: string, what: string): ApiError => ({ code: 405, reason: 'MethodNotAllowed', message: `the server does not allow this method on the requested resource (${method} ${what})`, details: {} });
+/**
+ * 405 from a read-only API (the edge's MetaServer): `why` says where writes go instead. 405 and not
+ * 403, because no identity could be allowed the write: the verb is not served here at all, as
+ * kube-apiserver answers for a resource without it (403 would read as an RBAC denial to retry as
+ * someone else).
+ */
+export const readOnlyRefusal = (method: string, path: string, why: string): ApiError => ({ code: 405, reason: 'MethodNotAllowed', message: `${why} (refused ${method} ${path})`, details: {} });
 export const alreadyExists = (group: string, resource: string, name: string): ApiError => ({
   code: 409,
   reason: 'AlreadyExists',

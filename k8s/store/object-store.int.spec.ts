@@ -105,6 +105,24 @@ describe('given a new store file', () => {
   });
 });
 
+describe('given a new store with resourceVersionStart 1000 (a view rebuilt at every start)', () => {
+  it('hands out versions after it, and a version from before it is Gone', () => {
+    const store = openStore({ resourceVersionStart: 1000 });
+    expect(store.rv).toBe(1000);
+    expect(store.compactedRv).toBe(1000);
+    expect(rvOf(createOrFail(store, configMapKey('a')))).toBe('1001');
+    expect(store.changesSince(999)).toEqual(err({ kind: 'Gone', compactedRv: 1000 }));
+    expect(store.changesSince(1000)).toMatchObject(ok([{ rv: 1001, type: 'ADDED' }]));
+  });
+
+  it('an existing file keeps its own counter', () => {
+    createOrFail(openStore(), configMapKey('a'));
+    const reopened = openStore({ resourceVersionStart: 1000 });
+    expect(reopened.rv).toBe(1);
+    expect(reopened.compactedRv).toBe(0);
+  });
+});
+
 describe('given a ConfigMap at resourceVersion 1', () => {
   let store: ObjectStore;
   const key = configMapKey('settings');

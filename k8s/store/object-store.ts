@@ -4,7 +4,7 @@
 // bounded change history that watches resume from, which records the version it was compacted to.
 import { existsSync } from 'node:fs';
 import Database from 'better-sqlite3';
-import { err, ok, type JsonObject, type Result } from '../../kernel/index.js';
+import { err, invariant, ok, type JsonObject, type Result } from '../../kernel/index.js';
 
 /** 'EDGK': marks a SQLite file as an edgehive API-server store. */
 const applicationId = 0x4544474b;
@@ -64,6 +64,13 @@ export interface ObjectStoreOptions {
   /** Changes kept for watches to resume from; older ones are compacted. */
   readonly historyMax?: number;
   readonly synchronous?: 'FULL' | 'NORMAL';
+  /**
+   * Where a new store's versions start (0 by default; ignored for an existing file). Everything up
+   * to it counts as compacted, so a client holding a version from an earlier store (a view rebuilt
+   * at every start, like the edge's MetaServer) gets 410 Expired and relists instead of waiting for
+   * versions it has seen already.
+   */
+  readonly resourceVersionStart?: number;
 }
 
 interface ObjectRow {
@@ -73,6 +80,9 @@ interface ObjectRow {
 const describe = (error: unknown): string => (error instanceof Error ? error.message : String(error));
 
 export function openObjectStore(path: string, options: ObjectStoreOptions = {}): Result<ObjectStore, StoreOpenError> {
+  const rvStart = options.resourceVersionStart ?? 0;
+  invariant(Number.isSafeInteger(rvStart), 'resourceVersionStart is a safe integer');
+  invariant(rvStart >= 0, 'resourceVersionStart is never negative');
   const isNew = !existsSync(path);
   let db: Database.Database;
   try {
@@ -88,7 +98,6 @@ export function openObjectStore(path: string, options: ObjectStoreOptions = {}):
     if (isNew || (app === 0 && tables.n === 0)) {
       db.exec(`
         CREATE TABLE counter (id INTEGER PRIMARY KEY CHECK (id = 1), rv INTEGER NOT NULL, compacted_rv INTEGER NOT NULL);
-        INSERT INTO counter VALUES (1, 0, 0);
         CREATE TABLE objects (
           api_group TEXT NOT NULL, resource TEXT NOT NULL, namespace TEXT NOT NULL, name TEXT NOT NULL,
           rv INTEGER NOT NULL, object TEXT NOT NULL,
@@ -98,6 +107,7 @@ export function openObjectStore(path: string, options: ObjectStoreOptions = {}):
           api_group TEXT NOT NULL, resource TEXT NOT NULL, namespace TEXT NOT NULL, name TEXT NOT NULL,
           object TEXT NOT NULL, previous TEXT);
       `);
+      db.prepare('INSERT INTO counter VALUES (1, ?, ?)').run(rvStart, rvStart);
       db.pragma(`application_id = ${applicationId}`);
       db.pragma(`user_version = ${schemaVersion}`);
     } else if (app !== applicationId) {
