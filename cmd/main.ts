@@ -84,8 +84,10 @@ program
   .option('--token <token>', 'a join token from `edgehive token create`; needed for the first join only')
   .option('--bootstrap <url>', 'the cloud\'s join URL, https://<host>:<port> (default: the --cloud host at its port + 2)')
   .option('--data-dir <dir>', 'where the credentials (<dir>/edge-pki) and the journal (<dir>/edge/journal.db) live', './.edgehive')
+  .option('--meta-server-port <port>', 'port of the read-only local Kubernetes API on 127.0.0.1 (KubeEdge\'s MetaServer; 0: a free one)', '10550')
+  .option('--no-meta-server', 'do not serve the local API')
   .addOption(logLevelOption())
-  .action(async (options: { cloud: string; name: string; token?: string; bootstrap?: string; dataDir: string; logLevel: string }) => {
+  .action(async (options: { cloud: string; name: string; token?: string; bootstrap?: string; dataDir: string; metaServer: boolean; metaServerPort: string; logLevel: string }) => {
     const { runEdge } = await import('./edge/edge.js');
     process.exitCode = await runEdge(options, stdio, stopSignal(), logger(options.logLevel, 'edge'));
   });

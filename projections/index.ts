@@ -2,5 +2,10 @@
 // cloud's EdgeController: desired sets and authorization from the API, edge reports back into it.
 export { EdgeController, type EdgeControllerOptions } from './edge-controller/edge-controller.js';
 export { ClusterView, type ViewedKind } from './edge-controller/cluster-view.js';
-export { EDGE_ROLE_LABEL, EdgeStatusWriter, NODE_STATUS_REPORTED, POD_STATUS_REPORTED, type StatusWriterLog } from './edge-controller/status-writer.js';
+export { EDGE_ROLE_LABEL, EdgeStatusWriter, type StatusWriterLog } from './edge-controller/status-writer.js';
+export { NODE_STATUS_REPORTED, POD_STATUS_REPORTED, POD_TERMINATION_COMPLETED } from './reports/edge-reports.js';
+export { PodSupervisor, type PodSupervisorOptions, type SupervisorLog } from './edge-pods/pod-supervisor.js';
+export { launchOf, quantityBytes, type HeldObjects } from './edge-pods/container-launch.js';
 export { reflect, type ReflectorEvent, type ReflectorOptions } from './kube/reflector.js';
+export { LocalView, type HeldEntry } from './edge-pods/local-view.js';
+export { nodeStatusReport, type HostFacts } from './edge-pods/node-status.js';

@@ -43,6 +43,7 @@ export {
   nextRotationAtMs,
 } from './security/index.js';
 export {
+  type DesiredChange,
   type DesiredObject,
   type DesiredSet,
   type UpEffects,

@@ -36,7 +36,7 @@ afterAll(() => {
 });
 
 function startEdge(name: string, dataDir: string, token?: string): RunningCli {
-  const edge = startEdgehive(['edge', '--cloud', streamUrl, '--name', name, '--data-dir', dataDir, ...(token === undefined ? [] : ['--token', token])]);
+  const edge = startEdgehive(['edge', '--cloud', streamUrl, '--name', name, '--data-dir', dataDir, '--meta-server-port', '0', ...(token === undefined ? [] : ['--token', token])]);
   edges.push(edge);
   return edge;
 }

@@ -3,10 +3,15 @@
 // keeps an EdgeHub linked to the cloud, renewing its certificate before it runs out. Progress goes
 // to stdout one greppable line at a time; structured logs go to stderr.
 import { mkdir } from 'node:fs/promises';
+import { arch, cpus, hostname, release, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
+import { ActorHost } from '../../actors/index.js';
+import { describeMetaServerStartError, metaServerPortDefault, startMetaServer, type MetaServer } from '../../k8s/index.js';
+import { LocalView, POD_STATUS_REPORTED, PodSupervisor, nodeStatusReport, type HostFacts } from '../../projections/index.js';
+import { openProcessRuntime, type ContainerRuntime } from '../../runtime/index.js';
 import type { Logger } from 'pino';
 import { describeJournalOpenError, openSqliteJournal, type SqliteEventStore } from '../../journal/index.js';
-import { type Result, err, ok } from '../../kernel/index.js';
+import { type JsonObject, type Result, err, isJsonObject, ok, randomIds, systemClock } from '../../kernel/index.js';
 import {
   EdgeHub,
   connectMtlsStream,
@@ -32,6 +37,9 @@ export interface EdgeOptions {
   /** The cloud's bootstrap URL; by default the stream's host at its port + 2. */
   readonly bootstrap?: string;
   readonly dataDir: string;
+  /** The local read-only API's port (KubeEdge's MetaServer): default 10550, `0` for a free one; false turns it off. */
+  readonly metaServer?: boolean;
+  readonly metaServerPort?: string;
 }
 
 export interface EdgeIo {
@@ -41,6 +49,12 @@ export interface EdgeIo {
 
 /** How often the edge compacts acknowledged outbox entries and checks whether it is up to date. */
 const PROGRESS_INTERVAL_MS = 500;
+/** How often the node's status goes up while linked (KubeEdge's nodeStatusReportFrequency is 5 min; the Ready heartbeat is more frequent). */
+const NODE_STATUS_REPORT_MS = 60_000;
+/** Pods use the host network and all traffic stays on loopback here, so the node's (and every pod's) IP. */
+const HOST_IP = '127.0.0.1';
+/** The close code of a Node deleted in the API (DESIGN.md): the edge stops its pods and does not re-register. */
+const CLOSE_NODE_DELETED = 4410;
 const AGENT_VERSION = '0.1.0';
 
 /** The stream a node's own events join (DESIGN.md, Events). */
@@ -50,6 +64,8 @@ const nodeStream = (nodeName: string): string => `node-${nodeName}`;
 export async function runEdge(options: EdgeOptions, io: EdgeIo, stop: AbortSignal, log: Logger): Promise<number> {
   const urls = parseEdgeUrls(options.cloud, options.bootstrap);
   if (!urls.ok) return fail(io, urls.error);
+  const metaServerPort = parseMetaServerPort(options);
+  if (!metaServerPort.ok) return fail(io, metaServerPort.error);
   const dataDir = resolve(options.dataDir);
   const existing = await existingCredentials(dataDir, options, io);
   if (!existing.ok) return fail(io, existing.error);
@@ -63,9 +79,15 @@ export async function runEdge(options: EdgeOptions, io: EdgeIo, stop: AbortSigna
   const until = new Date(credentials.value.notAfterMs).toISOString();
   io.out(existing.value === undefined ? `joined as system:node:${options.name} (certificate valid until ${until})` : `credentials of system:node:${options.name} (certificate valid until ${until})`);
   io.out(`journal ${journal.value.path}`);
-  const link = await startLink({ nodeName: options.name, dataDir, urls: urls.value, credentials: credentials.value, journal: journal.value.sync, io, log });
+  const runtime = openProcessRuntime({ dataDir: join(dataDir, 'edge', 'runtime') });
+  if (!runtime.ok) {
+    await journal.value.store.close();
+    return fail(io, `the process runtime cannot start: ${runtime.error.message}`);
+  }
+  const link = await startLink({ nodeName: options.name, dataDir, urls: urls.value, credentials: credentials.value, journal: journal.value, runtime: runtime.value, metaServerPort: metaServerPort.value, io, log });
   await new Promise<void>((resolve) => (stop.aborted ? resolve() : stop.addEventListener('abort', () => resolve(), { once: true })));
   await link.stop();
+  await runtime.value.close();
   await journal.value.store.close();
   return 0;
 }
@@ -128,7 +150,10 @@ interface LinkContext {
   readonly dataDir: string;
   readonly urls: EdgeUrls;
   readonly credentials: NodeCredentials;
-  readonly journal: SqliteEdgeSyncJournal;
+  readonly journal: EdgeJournal;
+  readonly runtime: ContainerRuntime;
+  /** Undefined: no local API. */
+  readonly metaServerPort: number | undefined;
   readonly io: EdgeIo;
   readonly log: Logger;
 }
@@ -142,12 +167,44 @@ async function startLink(context: LinkContext): Promise<{ stop(): Promise<void> 
   const hub = await EdgeHub.open({
     nodeName,
     connect: connectWithFreshCredentials(dataDir, urls.streamUrl, io),
-    journal: context.journal,
+    journal: context.journal.sync,
     log,
   });
+  // The pods run from the journal first: with the cloud away they start (or are adopted) all the same.
+  const view = new LocalView(await context.journal.sync.heldObjects());
+  const local = await startLocalApi(context, view);
+  const supervisor = new PodSupervisor({
+    nodeName,
+    hostIP: HOST_IP,
+    host: new ActorHost({ store: context.journal.store, clock: systemClock, ids: randomIds, origin: nodeName }),
+    runtime: context.runtime,
+    held: view,
+    report: (events) => {
+      local.statusesReported(events);
+      return hub.report(events);
+    },
+    clock: systemClock,
+    ids: randomIds,
+    log,
+  });
+  await supervisor.start(view.pods());
+  io.out(`pods: ${supervisor.states().size} from the journal`);
+  hub.on('desired', (changes) => {
+    if (view.apply(changes)) void supervisor.reconcile(view.pods());
+    local.refresh();
+  });
+  const facts = hostFacts();
+  const reportNode = (): void => {
+    void hub.report([nodeStatusReport(facts, {}, new Date().toISOString())]).then((reported) => {
+      if (!reported.ok) log.warn({ error: reported.error }, 'node status not journaled');
+    });
+  };
+  const nodeStatusTimer = setInterval(reportNode, NODE_STATUS_REPORT_MS);
+  nodeStatusTimer.unref();
   hub.on('linked', (mode, clusterId) => {
     io.out(`linked (${mode}) to cluster ${clusterId}`);
     upToDateShown = false;
+    reportNode();
     if (mode !== 'full') return;
     // PROTOCOL.md: after a full resync the edge reports its current state, since the cloud may lack
     // history. The cloud applying it also gives its NodeSync this journal's first position, which is
@@ -160,7 +217,13 @@ async function startLink(context: LinkContext): Promise<{ stop(): Promise<void> 
     });
   });
   hub.on('unlinked', (end) => {
-    if (!stopping) io.out(`disconnected: ${end.code} ${end.reason === '' ? '(no reason given)' : end.reason}; retrying`);
+    if (stopping) return;
+    if (end.code === CLOSE_NODE_DELETED) {
+      io.out(`node deleted in the cluster (${end.reason}); stopping its pods`);
+      void supervisor.reconcile([]);
+      return;
+    }
+    io.out(`disconnected: ${end.code} ${end.reason === '' ? '(no reason given)' : end.reason}; retrying`);
   });
   const progress = setInterval(() => {
     const status = hub.status();
@@ -183,8 +246,11 @@ async function startLink(context: LinkContext): Promise<{ stop(): Promise<void> 
     stop: async () => {
       stopping = true;
       clearInterval(progress);
+      clearInterval(nodeStatusTimer);
       rotation.stop();
+      await supervisor.stop();
       await hub.stop();
+      await local.close();
     },
   };
 }
@@ -229,6 +295,79 @@ function rotationPorts(dataDir: string, urls: EdgeUrls): RotationPorts {
  */
 function agentState(desiredObjectsHeld: number): UpEvent {
   return { type: 'NodeAgentReported.v1', data: { agent: 'edgehive', version: AGENT_VERSION, desiredObjectsHeld } };
+}
+
+interface LocalApi {
+  /** The pod statuses in these reports go into the local API's pods. */
+  statusesReported(events: readonly UpEvent[]): void;
+  /** The held objects changed. */
+  refresh(): void;
+  close(): Promise<void>;
+}
+
+/**
+ * The local read-only API (KubeEdge's MetaServer) over the local view: the objects the edge holds,
+ * each pod with the status the edge last reported for it, refreshed once per turn of the event loop.
+ */
+async function startLocalApi(context: LinkContext, view: LocalView): Promise<LocalApi> {
+  const { io, log } = context;
+  const none: LocalApi = { statusesReported: () => undefined, refresh: () => undefined, close: async () => undefined };
+  if (context.metaServerPort === undefined) return none;
+  const started = await startMetaServer({ port: context.metaServerPort });
+  if (!started.ok) {
+    // The agent runs its pods all the same; only local queries are unavailable.
+    io.out(`metaserver unavailable: ${describeMetaServerStartError(started.error)}`);
+    return none;
+  }
+  const server: MetaServer = started.value;
+  io.out(`metaserver ${server.url}`);
+  const statuses = new Map<string, unknown>();
+  let scheduled = false;
+  const publish = (): void => {
+    scheduled = false;
+    const objects = [...view.objects().values()].map((object) => withStatus(object, statuses));
+    const replaced = server.view.replaceAll(objects);
+    if (!replaced.ok) log.warn({ error: replaced.error }, 'local API not refreshed');
+  };
+  const refresh = (): void => {
+    if (scheduled) return;
+    scheduled = true;
+    setImmediate(publish);
+  };
+  publish();
+  return {
+    statusesReported: (events) => {
+      for (const event of events) {
+        const data = event.data;
+        if (event.type !== POD_STATUS_REPORTED || !isJsonObject(data) || typeof data['UID'] !== 'string') continue;
+        statuses.set(data['UID'], data['Status']);
+        refresh();
+      }
+    },
+    refresh,
+    close: () => server.close(),
+  };
+}
+
+/** A held pod with the status the edge reported for it; other objects as they are. */
+function withStatus(object: JsonObject, statuses: ReadonlyMap<string, unknown>): JsonObject {
+  const metadata = object['metadata'];
+  const uid = isJsonObject(metadata) ? metadata['uid'] : undefined;
+  const status = typeof uid === 'string' ? statuses.get(uid) : undefined;
+  return isJsonObject(status) ? ({ ...object, status } as JsonObject) : object;
+}
+
+/** `--meta-server-port`: 10550 by default, 0 for a free port; `--no-meta-server` turns it off. */
+function parseMetaServerPort(options: EdgeOptions): Result<number | undefined, string> {
+  if (options.metaServer === false) return ok(undefined);
+  const text = options.metaServerPort ?? String(metaServerPortDefault);
+  const port = /^\d{1,5}$/.test(text) ? Number(text) : Number.NaN;
+  return Number.isInteger(port) && port <= 65535 ? ok(port) : err(`--meta-server-port must be a port number (0 for a free one), got '${text}'`);
+}
+
+/** What the node reports about its host. */
+function hostFacts(): HostFacts {
+  return { hostIP: HOST_IP, hostname: hostname(), cpus: cpus().length, memoryBytes: totalmem(), kernelVersion: release(), osImage: 'edgehive process runtime', architecture: arch(), agentVersion: AGENT_VERSION, podsMax: 110 };
 }
 
 function fail(io: EdgeIo, message: string): number {

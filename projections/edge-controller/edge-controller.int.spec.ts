@@ -12,7 +12,8 @@ import { ApiServerFixture, kubeConfigOf } from '../../k8s/api/api-server.testing
 import type { EdgeHub } from '../../transport/index.js';
 import { MemoryEdgeJournal, openTestEdge, startStreamCloud, until, type StreamCloud } from '../../transport/stream/stream.testing.js';
 import { EdgeController } from './edge-controller.js';
-import { EDGE_ROLE_LABEL, EdgeStatusWriter, NODE_STATUS_REPORTED, POD_STATUS_REPORTED } from './status-writer.js';
+import { NODE_STATUS_REPORTED, POD_STATUS_REPORTED, POD_TERMINATION_COMPLETED } from '../reports/edge-reports.js';
+import { EDGE_ROLE_LABEL, EdgeStatusWriter } from './status-writer.js';
 
 const fixture = new ApiServerFixture();
 const cleanups: Array<() => Promise<void> | void> = [];
@@ -109,6 +110,26 @@ describe('EdgeStatusWriter: what an edge reports reaches the API', () => {
     const node = await core.readNode({ name: 'edge-1' });
     expect(node.metadata?.labels).toMatchObject({ [EDGE_ROLE_LABEL]: '', site: 'factory-7' });
     expect(node.status?.conditions?.find((c) => c.type === 'Ready')?.status).toBe('True');
+  });
+
+  it('removes a deleted pod once the edge reports its containers stopped, and only the pod with that uid', async () => {
+    const { core, cloud } = await givenACloudOnTheApi();
+    const created = await core.createNamespacedPod({ namespace, body: pod('web', 'edge-1') });
+    const { edge, journal } = await anEdge(cloud, 'edge-1');
+    await until(() => journal.objects.has('pods/default/web'), 'edge-1 holds the pod');
+    // A bound pod is deleted gracefully: it stays, marked, until its node says its containers stopped.
+    await core.deleteNamespacedPod({ name: 'web', namespace });
+    await until(() => typeof (journal.objects.get('pods/default/web')?.content as { metadata?: { deletionTimestamp?: string } }).metadata?.deletionTimestamp === 'string', 'the edge sees the deletion');
+    expect((await core.readNamespacedPod({ name: 'web', namespace })).metadata?.deletionTimestamp).toBeDefined();
+
+    await edge.report([{ type: POD_TERMINATION_COMPLETED, data: { resource: 'default/pod/web', UID: 'not-this-pod' } }]);
+    await until(() => edge.status().upAcked === 1, 'a report for another uid applied as nothing');
+    expect((await core.readNamespacedPod({ name: 'web', namespace })).metadata?.uid).toBe(created.metadata!.uid);
+
+    await edge.report([{ type: POD_TERMINATION_COMPLETED, data: { resource: 'default/pod/web', UID: created.metadata!.uid! } }]);
+    await until(() => !journal.objects.has('pods/default/web'), 'the pod is gone from the API and so from the edge');
+    const left = await core.listNamespacedPod({ namespace });
+    expect(left.items.map((p) => p.metadata?.name)).toEqual([]);
   });
 
   it('drops a status for a pod that was re-created under the same name (another uid), and a status for a pod gone', async () => {

@@ -6,14 +6,11 @@
 import { ApiException, CoreV1Api, PatchStrategy, setHeaderOptions, type KubeConfig, type V1Node } from '@kubernetes/client-node';
 import { isJsonObject } from '../../kernel/index.js';
 import type { UpEffects, UpEvent } from '../../transport/index.js';
+import { NODE_STATUS_REPORTED, POD_STATUS_REPORTED, POD_TERMINATION_COMPLETED } from '../reports/edge-reports.js';
 
 /** The label KubeEdge puts on edge nodes, which nodeSelectors for edge workloads use. */
 export const EDGE_ROLE_LABEL = 'node-role.kubernetes.io/edge';
 
-/** A pod's status as the edge reports it (KubeEdge's PodStatusRequest, with the route's resource). */
-export const POD_STATUS_REPORTED = 'PodStatusReported.v1';
-/** A node's status, labels and addresses as the edge reports them (KubeEdge's NodeStatusRequest). */
-export const NODE_STATUS_REPORTED = 'NodeStatusReported.v1';
 
 export interface StatusWriterLog {
   warn(fields: object, message: string): void;
@@ -56,6 +53,8 @@ export class EdgeStatusWriter implements UpEffects {
         return this.#podStatus(nodeName, event);
       case NODE_STATUS_REPORTED:
         return this.#nodeStatus(nodeName, event);
+      case POD_TERMINATION_COMPLETED:
+        return this.#podTerminated(nodeName, event);
       default:
         if (!this.#unknownTypes.has(event.type)) {
           this.#unknownTypes.add(event.type);
@@ -99,6 +98,23 @@ export class EdgeStatusWriter implements UpEffects {
       const code = statusCodeOf(error);
       if (code === 404) return 'gone';
       if (code === 409) return 'conflict';
+      throw error;
+    }
+  }
+
+  /** The kubelet's final delete: grace 0, only the pod with that uid (a re-created one stays). */
+  async #podTerminated(nodeName: string, event: UpEvent): Promise<void> {
+    const [namespace, , name] = stringField(event.data, 'resource')?.split('/') ?? [];
+    const uid = stringField(event.data, 'UID');
+    if (namespace === undefined || name === undefined || uid === undefined) {
+      this.log.warn({ node: nodeName }, 'pod termination report without resource or UID; applied as nothing');
+      return;
+    }
+    try {
+      await this.#core.deleteNamespacedPod({ name, namespace, gracePeriodSeconds: 0, body: { gracePeriodSeconds: 0, preconditions: { uid } } });
+    } catch (error) {
+      const code = statusCodeOf(error);
+      if (code === 404 || code === 409) return;
       throw error;
     }
   }

@@ -1,0 +1,142 @@
+// Pods on an edge, end to end, with real processes and real kubectl: `edgehive cloud` (embedded API
+// server) and `edgehive edge` as child processes. Method: pods are applied with kubectl and bound to
+// the edge by nodeName; what kubectl shows is awaited by polling kubectl itself (never by time), and
+// what runs on the edge is checked through the process runtime's own records. Every pod process the
+// edges leave behind is killed afterwards.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { kubectlRunner, type KubectlRunner } from '../../k8s/api/kubectl.testing.js';
+import { requireKubectl } from '../../k8s/tls/kubectl.fixture.js';
+import { openProcessRuntime } from '../../runtime/index.js';
+import { createJoinTokenInDataDir } from '../../transport/index.js';
+import { startEdgehive, type RunningCli } from './edge-cli.testing.js';
+
+let root: string;
+let cloud: RunningCli;
+let edge: RunningCli;
+let kubectl: KubectlRunner;
+/** kubectl against the edge's local read-only API (no kubeconfig: only --server). */
+let localKubectl: KubectlRunner;
+let metaServerUrl: string;
+const edgeDir = (): string => join(root, 'edge-1');
+
+beforeAll(async () => {
+  root = mkdtempSync(join(tmpdir(), 'edgehive-edge-pods-'));
+  const cloudDir = join(root, 'cloud');
+  cloud = startEdgehive(['cloud', '--data-dir', cloudDir]);
+  const kubeconfig = (await cloud.waitForLine(/^export KUBECONFIG=/, 40_000)).slice('export KUBECONFIG='.length);
+  const streamUrl = (await cloud.waitForLine(/^Stream: /)).slice('Stream: '.length);
+  const token = await createJoinTokenInDataDir(cloudDir, { nowMs: Date.now() });
+  if (!token.ok) throw new Error(token.error.message);
+  edge = startEdgehive(['edge', '--cloud', streamUrl, '--name', 'edge-1', '--data-dir', edgeDir(), '--token', token.value.token, '--meta-server-port', '0']);
+  metaServerUrl = (await edge.waitForLine(/^metaserver /, 40_000)).slice('metaserver '.length);
+  await edge.waitForLine(/^linked \(/, 40_000);
+  kubectl = kubectlRunner(requireKubectl('1.32'), kubeconfig, join(root, 'home'), join(root, 'kube-cache'));
+  localKubectl = kubectlRunner(requireKubectl('1.32'), join(root, 'no-kubeconfig'), join(root, 'home-local'), join(root, 'kube-cache-local'));
+}, 90_000);
+
+afterAll(async () => {
+  kubectl?.killAll();
+  localKubectl?.killAll();
+  edge?.child.kill('SIGKILL');
+  cloud?.child.kill('SIGKILL');
+  // Pod processes are detached on purpose (they outlive the agent): kill whatever the edge left.
+  const runtime = openProcessRuntime({ dataDir: join(edgeDir(), 'edge', 'runtime'), memoryEnforcement: 'rss' });
+  if (runtime.ok) {
+    await runtime.value.scan();
+    await runtime.value.killOrphans(() => false);
+    await runtime.value.close();
+  }
+  rmSync(root, { recursive: true, force: true });
+});
+
+const podYaml = (name: string, script: string, extra = ''): string => `apiVersion: v1
+kind: Pod
+metadata:
+  name: ${name}
+  namespace: default
+spec:
+  nodeName: edge-1
+  terminationGracePeriodSeconds: 5
+${extra}  containers:
+  - name: app
+    image: node:20
+    command: [${JSON.stringify(process.execPath)}, "-e", ${JSON.stringify(script)}]
+`;
+
+async function kubectlOk(args: readonly string[], stdin?: string): Promise<string> {
+  const result = await kubectl.run(args, stdin);
+  if (result.code !== 0) throw new Error(`kubectl ${args.join(' ')} exited ${result.code}: ${result.stderr}`);
+  return result.stdout;
+}
+
+/** Polls kubectl until `accept` holds for its output. */
+async function untilKubectl(args: readonly string[], accept: (stdout: string) => boolean, what: string, timeoutMs = 30_000): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  let last = '';
+  for (;;) {
+    const result = await kubectl.run(args);
+    last = `${result.stdout}${result.stderr}`;
+    if (result.code === 0 && accept(result.stdout)) return result.stdout;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last kubectl output: ${last}`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+/** The pids of the live runs the edge's runtime records for a pod uid. */
+async function edgeProcesses(uid: string): Promise<number[]> {
+  const runtime = openProcessRuntime({ dataDir: join(edgeDir(), 'edge', 'runtime'), memoryEnforcement: 'rss' });
+  if (!runtime.ok) throw new Error(runtime.error.message);
+  try {
+    return (await runtime.value.scan()).flatMap((o) => (o.podUid === uid && o.alive ? [o.pid] : []));
+  } finally {
+    await runtime.value.close();
+  }
+}
+
+describe('pods on an edge node', () => {
+  it('registers the node Ready with the edge role label', async () => {
+    const ready = await untilKubectl(['get', 'node', 'edge-1', '-o', 'jsonpath={.status.conditions[?(@.type=="Ready")].status}'], (out) => out === 'True', 'edge-1 Ready');
+    expect(ready).toBe('True');
+    expect(await kubectlOk(['get', 'nodes', '-l', 'node-role.kubernetes.io/edge', '-o', 'name'])).toContain('node/edge-1');
+  });
+
+  it('runs an applied pod as a process on the edge, shows it Running, and stops it on kubectl delete', async () => {
+    await kubectlOk(['apply', '-f', '-'], podYaml('web', "process.on('SIGTERM', () => process.exit(0)); console.log('hello from the edge'); setInterval(() => {}, 1000)"));
+    await untilKubectl(['get', 'pod', 'web', '-o', 'jsonpath={.status.phase}'], (out) => out === 'Running', 'web Running');
+    const row = await kubectlOk(['get', 'pod', 'web', '--no-headers']);
+    expect(row).toMatch(/^web\s+1\/1\s+Running\s+0\s/);
+    expect(await kubectlOk(['get', 'pod', 'web', '-o', 'jsonpath={.status.podIP}'])).toBe('127.0.0.1');
+    const uid = await kubectlOk(['get', 'pod', 'web', '-o', 'jsonpath={.metadata.uid}']);
+    expect(await edgeProcesses(uid)).toHaveLength(1);
+    // The edge's own read-only API knows the pod and the status the edge reported for it.
+    const local = await localKubectl.run(['--server', metaServerUrl, 'get', 'pod', 'web', '-n', 'default', '--no-headers']);
+    expect(local.code).toBe(0);
+    expect(local.stdout).toMatch(/^web\s+1\/1\s+Running\s+0\s/);
+
+    await kubectlOk(['delete', 'pod', 'web', '--timeout=60s']);
+    expect((await kubectl.run(['get', 'pod', 'web'])).code).not.toBe(0);
+    expect(await edgeProcesses(uid)).toEqual([]);
+  });
+
+  it('shows a pod whose container has no command as Failed with the reason in kubectl describe, and the agent keeps serving', async () => {
+    await kubectlOk(['apply', '-f', '-'], `apiVersion: v1\nkind: Pod\nmetadata:\n  name: no-command\nspec:\n  nodeName: edge-1\n  containers:\n  - name: app\n    image: nginx:1.27\n`);
+    await untilKubectl(['get', 'pod', 'no-command', '-o', 'jsonpath={.status.phase}'], (out) => out === 'Failed', 'no-command Failed');
+    const described = await kubectlOk(['describe', 'pod', 'no-command']);
+    expect(described).toMatch(/Reason:\s+NoCommand/);
+    expect(described).toMatch(/command/);
+    await kubectlOk(['apply', '-f', '-'], podYaml('after', 'setInterval(() => {}, 1000)'));
+    await untilKubectl(['get', 'pod', 'after', '-o', 'jsonpath={.status.phase}'], (out) => out === 'Running', 'a later pod still runs');
+  });
+
+  it('shows a container that keeps exiting 1 in CrashLoopBackOff with its restarts counted', async () => {
+    await kubectlOk(['apply', '-f', '-'], podYaml('crasher', "console.error('failing on purpose'); process.exit(1)"));
+    await untilKubectl(['get', 'pod', 'crasher', '--no-headers'], (out) => /\sCrashLoopBackOff\s/.test(out), 'CrashLoopBackOff', 30_000);
+    const restarted = await untilKubectl(['get', 'pod', 'crasher', '-o', 'jsonpath={.status.containerStatuses[0].restartCount}'], (out) => Number(out) >= 1, 'a restart after the back-off', 40_000);
+    expect(Number(restarted)).toBeGreaterThanOrEqual(1);
+    const last = await kubectlOk(['get', 'pod', 'crasher', '-o', 'jsonpath={.status.containerStatuses[0].lastState.terminated.exitCode}']);
+    expect(last).toBe('1');
+  }, 90_000);
+});

@@ -1,0 +1,183 @@
+// The pod supervisor with real parts: a SQLite journal, the process runtime, real node processes.
+// Method: given desired Pods, when the supervisor reconciles, restarts (a new runtime and host on
+// the same files, as after kill -9 of the agent) or the Pod leaves, then the processes, the pod
+// actors' journaled states and the reported statuses say the same thing.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ActorHost } from '../../actors/index.js';
+import { openSqliteJournal, type SqliteEventStore } from '../../journal/index.js';
+import { randomIds, systemClock, type JsonObject } from '../../kernel/index.js';
+import { openProcessRuntime, type ContainerRuntime } from '../../runtime/index.js';
+import type { UpEvent } from '../../transport/index.js';
+import type { HeldObjects } from './container-launch.js';
+import { POD_STATUS_REPORTED, POD_TERMINATION_COMPLETED } from '../reports/edge-reports.js';
+import { PodSupervisor } from './pod-supervisor.js';
+
+const cleanups: Array<() => Promise<void> | void> = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+const noneHeld: HeldObjects = { configMap: () => undefined, secret: () => undefined };
+const LONG_RUNNING = "process.on('SIGTERM', () => process.exit(0)); console.log('ready ' + process.env.GREETING); setInterval(() => {}, 1000)";
+
+const podOf = (name: string, uid: string, script: string, extra: { deletionTimestamp?: string; restartPolicy?: string } = {}): JsonObject => ({
+  apiVersion: 'v1',
+  kind: 'Pod',
+  metadata: { name, namespace: 'default', uid, ...(extra.deletionTimestamp === undefined ? {} : { deletionTimestamp: extra.deletionTimestamp, deletionGracePeriodSeconds: 5 }) },
+  spec: {
+    nodeName: 'edge-1',
+    restartPolicy: extra.restartPolicy ?? 'Always',
+    terminationGracePeriodSeconds: 5,
+    containers: [{ name: 'app', image: 'none', command: [process.execPath, '-e', script], env: [{ name: 'GREETING', value: 'hello' }] }],
+  },
+});
+
+async function until<T>(what: string, probe: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+interface Agent {
+  readonly supervisor: PodSupervisor;
+  readonly runtime: ContainerRuntime;
+  readonly reports: UpEvent[];
+  /** Stops the supervisor, the runtime's watching and the journal; processes keep running. */
+  stop(): Promise<void>;
+}
+
+/** One agent life on `dir`: journal, runtime and supervisor, as `edgehive edge` would wire them. */
+async function agentOn(dir: string): Promise<Agent> {
+  const journal = openSqliteJournal(join(dir, 'journal.db'));
+  if (!journal.ok) throw new Error(journal.error.kind);
+  const store: SqliteEventStore = journal.value;
+  const runtime = openProcessRuntime({ dataDir: join(dir, 'runtime'), memoryEnforcement: 'rss' });
+  if (!runtime.ok) throw new Error(runtime.error.message);
+  const reports: UpEvent[] = [];
+  const supervisor = new PodSupervisor({
+    nodeName: 'edge-1',
+    hostIP: '127.0.0.1',
+    host: new ActorHost({ store, clock: systemClock, ids: randomIds, origin: 'edge-1' }),
+    runtime: runtime.value,
+    held: noneHeld,
+    report: async (events) => void reports.push(...events),
+    clock: systemClock,
+    ids: randomIds,
+  });
+  let stopped = false;
+  const stop = async (): Promise<void> => {
+    if (stopped) return;
+    stopped = true;
+    await supervisor.stop();
+    await runtime.value.close();
+    await store.close();
+  };
+  cleanups.push(stop);
+  return { supervisor, runtime: runtime.value, reports, stop };
+}
+
+function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'edgehive-supervisor-'));
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/**
+ * Kills whatever processes the runtime on `dir` still has, whichever agent started them. Cleanups
+ * run last-registered first, so this (registered after tempDir) runs before the dir is removed.
+ */
+function killAllAfterwards(dir: string): void {
+  cleanups.push(async () => {
+    const runtime = openProcessRuntime({ dataDir: join(dir, 'runtime'), memoryEnforcement: 'rss' });
+    if (!runtime.ok) return;
+    await runtime.value.scan();
+    await runtime.value.killOrphans(() => false);
+    await runtime.value.close();
+  });
+}
+
+const statusOf = (reports: readonly UpEvent[], uid: string): Record<string, unknown> | undefined =>
+  [...reports].reverse().find((e) => e.type === POD_STATUS_REPORTED && (e.data as { UID?: string }).UID === uid)?.data as Record<string, unknown> | undefined;
+const phaseOf = (reports: readonly UpEvent[], uid: string): string | undefined => (statusOf(reports, uid)?.['Status'] as { phase?: string } | undefined)?.phase;
+const alivePids = async (runtime: ContainerRuntime, uid: string): Promise<number[]> => (await runtime.scan()).flatMap((o) => (o.podUid === uid && o.alive ? [o.pid] : []));
+
+describe('PodSupervisor', () => {
+  it('runs a desired pod’s container, reports it Running, and stops it and reports completion when the pod leaves', async () => {
+    const dir = tempDir();
+    killAllAfterwards(dir);
+    const agent = await agentOn(dir);
+    await agent.supervisor.start([podOf('web', 'uid-web', LONG_RUNNING)]);
+    await until('the pod reported Running', () => phaseOf(agent.reports, 'uid-web') === 'Running');
+    expect(agent.supervisor.states().get('uid-web')?.status).toBe('running');
+    const logs = await agent.runtime.logs('uid-web', 'app', { previous: false, tailLines: null, follow: false });
+    expect(logs.ok).toBe(true);
+
+    await agent.supervisor.reconcile([]);
+    await until('termination completed reported', () => agent.reports.some((e) => e.type === POD_TERMINATION_COMPLETED && (e.data as { UID: string }).UID === 'uid-web'));
+    expect(agent.supervisor.states().has('uid-web')).toBe(false);
+    expect(await alivePids(agent.runtime, 'uid-web')).toEqual([]);
+  });
+
+  it('after the agent dies and comes back, adopts the running process: the same one, exactly one', async () => {
+    const dir = tempDir();
+    killAllAfterwards(dir);
+    const pod = podOf('web', 'uid-adopt', LONG_RUNNING);
+    const first = await agentOn(dir);
+    await first.supervisor.start([pod]);
+    await until('running under the first agent', () => first.supervisor.states().get('uid-adopt')?.status === 'running');
+    const [pid] = await alivePids(first.runtime, 'uid-adopt');
+    await first.stop();
+
+    const second = await agentOn(dir);
+    await second.supervisor.start([pod]);
+    expect(second.supervisor.states().get('uid-adopt')?.status).toBe('running');
+    expect(await alivePids(second.runtime, 'uid-adopt')).toEqual([pid]);
+    await until('the adopted pod reported Running', () => phaseOf(second.reports, 'uid-adopt') === 'Running');
+  });
+
+  it('kills processes of a pod that is no longer desired when the agent comes back', async () => {
+    const dir = tempDir();
+    killAllAfterwards(dir);
+    const first = await agentOn(dir);
+    await first.supervisor.start([podOf('gone', 'uid-gone', LONG_RUNNING)]);
+    await until('running', () => first.supervisor.states().get('uid-gone')?.status === 'running');
+    await first.stop();
+
+    const second = await agentOn(dir);
+    await second.supervisor.start([]);
+    expect(await alivePids(second.runtime, 'uid-gone')).toEqual([]);
+  });
+
+  it('terminates a pod marked for deletion with its grace period and reports completion', async () => {
+    const dir = tempDir();
+    killAllAfterwards(dir);
+    const agent = await agentOn(dir);
+    await agent.supervisor.start([podOf('web', 'uid-del', LONG_RUNNING)]);
+    await until('running', () => agent.supervisor.states().get('uid-del')?.status === 'running');
+    await agent.supervisor.reconcile([podOf('web', 'uid-del', LONG_RUNNING, { deletionTimestamp: new Date().toISOString() })]);
+    await until('termination completed', () => agent.reports.some((e) => e.type === POD_TERMINATION_COMPLETED));
+    expect(await alivePids(agent.runtime, 'uid-del')).toEqual([]);
+  });
+
+  it('reports a container the runtime cannot start with its reason, and keeps serving other pods', async () => {
+    const dir = tempDir();
+    killAllAfterwards(dir);
+    const agent = await agentOn(dir);
+    const broken: JsonObject = { ...podOf('broken', 'uid-broken', ''), spec: { nodeName: 'edge-1', containers: [{ name: 'app', image: 'none', command: ['/nonexistent/binary'] }] } };
+    await agent.supervisor.start([broken, podOf('web', 'uid-ok', LONG_RUNNING)]);
+    await until('the good pod running', () => phaseOf(agent.reports, 'uid-ok') === 'Running');
+    const status = await until('the broken pod’s container reported terminated with a reason', () => {
+      const s = statusOf(agent.reports, 'uid-broken')?.['Status'] as { containerStatuses?: Array<{ lastState?: { terminated?: { reason?: string; message?: string } } }> } | undefined;
+      return s?.containerStatuses?.[0]?.lastState?.terminated;
+    });
+    expect(status.reason).toBe('RunContainerError');
+    expect(status.message).toContain('/nonexistent/binary');
+  });
+});

@@ -1,0 +1,270 @@
+// The edge's pod supervisor (KubeEdge's edged pod workers): one journaled pod actor per pod the
+// cloud binds to this node, its effects carried out by the container runtime, its state reported
+// up as the Pod's status. Level-based like the stream's down direction: `reconcile` takes the whole
+// set of desired Pods and converges on it, whether it comes from the cloud or from the journal
+// after a restart while the cloud is away (edge autonomy).
+import type { JsonObject } from '../../kernel/index.js';
+import { isJsonObject, type Clock, type Ids } from '../../kernel/index.js';
+import { podKind, podStream, type ActorHost, type JournaledActor, type PodCommand, type PresentPodState } from '../../actors/index.js';
+import type { ContainerExit, ContainerRuntime, ObservedProcess, RunRef } from '../../runtime/index.js';
+import type { UpEvent } from '../../transport/index.js';
+import { launchOf, type HeldObjects } from './container-launch.js';
+import { imagesOf, kubePodStatusOf, podSpecInputOf } from './pod-translation.js';
+import { POD_STATUS_REPORTED, POD_TERMINATION_COMPLETED } from '../reports/edge-reports.js';
+
+
+export interface SupervisorLog {
+  info(fields: object, message: string): void;
+  warn(fields: object, message: string): void;
+}
+
+export interface PodSupervisorOptions {
+  readonly nodeName: string;
+  /** The node's IP: pods use the host network, so it is every pod's IP too. */
+  readonly hostIP: string;
+  /** Journals pod actors in the edge journal. */
+  readonly host: ActorHost;
+  readonly runtime: ContainerRuntime;
+  /** The ConfigMaps and Secrets the edge holds, for env and volumes. */
+  readonly held: HeldObjects;
+  /** Sends up events (EdgeHub.report); they are journaled in its outbox and survive a cloud outage. */
+  readonly report: (events: readonly UpEvent[]) => Promise<unknown>;
+  readonly clock: Clock;
+  readonly ids: Ids;
+  readonly log?: SupervisorLog;
+}
+
+type PodActor = JournaledActor<typeof podKind.machine, never, PodCommand, never, ReturnType<typeof podKind.stateOf>>;
+
+interface Supervised {
+  pod: JsonObject;
+  readonly actor: PodActor;
+  readonly timers: Set<NodeJS.Timeout>;
+  /** The node asked for termination (deleted in the API, or no longer desired). */
+  terminating: boolean;
+  /** The termination-completed report went up (once). */
+  completed: boolean;
+}
+
+const metaOf = (pod: JsonObject): { namespace: string; name: string; uid: string; deletionGracePeriodSeconds: number | undefined; deleting: boolean } => {
+  const metadata = isJsonObject(pod['metadata']) ? pod['metadata'] : {};
+  const grace = metadata['deletionGracePeriodSeconds'];
+  return {
+    namespace: typeof metadata['namespace'] === 'string' ? metadata['namespace'] : 'default',
+    name: typeof metadata['name'] === 'string' ? metadata['name'] : '',
+    uid: typeof metadata['uid'] === 'string' ? metadata['uid'] : '',
+    deletionGracePeriodSeconds: typeof grace === 'number' ? grace : undefined,
+    deleting: typeof metadata['deletionTimestamp'] === 'string',
+  };
+};
+
+const silent: SupervisorLog = { info: () => undefined, warn: () => undefined };
+
+/**
+ * Supervises the node's pods.
+ * @example
+ * const supervisor = new PodSupervisor({ nodeName, hostIP, host, runtime, held, report: (e) => hub.report(e), clock, ids });
+ * await supervisor.start(desiredPods);      // rehydrates, observes the runtime, kills orphans
+ * hub.on('desired', () => supervisor.reconcile(desiredPods()));
+ */
+export class PodSupervisor {
+  readonly #pods = new Map<string, Supervised>();
+  readonly #log: SupervisorLog;
+  readonly #statusDue = new Set<string>();
+  #reportScheduled = false;
+  #observed: readonly ObservedProcess[] = [];
+  #reconciling: Promise<void> = Promise.resolve();
+  #stopped = false;
+  readonly #exits: { unsubscribe(): void };
+
+  constructor(private readonly options: PodSupervisorOptions) {
+    this.#log = options.log ?? silent;
+    this.#exits = options.runtime.exits.subscribe((exit) => void this.#exited(exit));
+  }
+
+  /** After an agent (re)start: scans the runtime, converges on `desired`, and kills what no pod owns. */
+  async start(desired: readonly JsonObject[]): Promise<void> {
+    this.#observed = await this.options.runtime.scan();
+    await this.reconcile(desired);
+    const kept = new Set(this.#pods.keys());
+    const killed = await this.options.runtime.killOrphans((run) => kept.has(run.podUid));
+    if (killed.length > 0) this.#log.info({ killed: killed.map((k) => `${k.podUid}/${k.container}`) }, 'killed processes of pods no longer on this node');
+    this.#observed = [];
+  }
+
+  /** Converges on this set of desired Pods (level-based); calls are serialized. */
+  reconcile(desired: readonly JsonObject[]): Promise<void> {
+    this.#reconciling = this.#reconciling.then(() => this.#reconcile(desired)).catch((error: unknown) => this.#log.warn({ error: (error as Error).message }, 'pod reconcile failed'));
+    return this.#reconciling;
+  }
+
+  /** The supervised pods' current states, for `edgehive status` and tests. */
+  states(): ReadonlyMap<string, ReturnType<typeof podKind.stateOf>> {
+    return new Map([...this.#pods].map(([uid, p]) => [uid, p.actor.state]));
+  }
+
+  /** Stops supervising; containers keep running (the next agent adopts them). */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    this.#exits.unsubscribe();
+    await this.#reconciling;
+    for (const p of this.#pods.values()) {
+      for (const timer of p.timers) clearTimeout(timer);
+      p.actor.stop();
+    }
+    this.#pods.clear();
+  }
+
+  async #reconcile(desired: readonly JsonObject[]): Promise<void> {
+    if (this.#stopped) return;
+    const wanted = new Map(desired.map((pod) => [metaOf(pod).uid, pod] as const).filter(([uid]) => uid !== ''));
+    for (const [uid, pod] of wanted) {
+      const known = this.#pods.get(uid);
+      if (known === undefined) await this.#adopt(uid, pod);
+      else known.pod = pod;
+      if (metaOf(pod).deleting) await this.#terminate(uid, metaOf(pod).deletionGracePeriodSeconds);
+    }
+    for (const uid of [...this.#pods.keys()]) if (!wanted.has(uid)) await this.#terminate(uid, undefined);
+  }
+
+  /** Starts (or rehydrates) the actor of a desired pod and admits and starts it when it is new. */
+  async #adopt(uid: string, pod: JsonObject): Promise<void> {
+    const { namespace, name } = metaOf(pod);
+    const at = this.#now();
+    const alive = this.#observed.filter((o) => o.podUid === uid && o.alive).map((o) => ({ container: o.container, runId: o.runId }));
+    const started = await this.options.host.start(podKind, podStream(namespace, name, uid), this.#effects(uid), {
+      observe: (state): PodCommand | undefined => (state.status === 'absent' ? undefined : { type: 'ObserveRuntime', data: { alive, at } }),
+    });
+    if (!started.ok) {
+      this.#log.warn({ pod: `${namespace}/${name}`, error: started.error.kind }, 'pod actor could not be rebuilt');
+      return;
+    }
+    const supervised: Supervised = { pod, actor: started.value as unknown as PodActor, timers: new Set(), terminating: false, completed: false };
+    this.#pods.set(uid, supervised);
+    if (supervised.actor.state.status === 'absent') {
+      await this.#execute(uid, { type: 'AdmitPod', data: { spec: podSpecInputOf(pod, this.options.nodeName), at } });
+      await this.#execute(uid, { type: 'StartPod', data: { at: this.#now() } });
+    }
+    this.#statusChanged(uid);
+  }
+
+  async #terminate(uid: string, gracePeriodSeconds: number | undefined): Promise<void> {
+    const supervised = this.#pods.get(uid);
+    if (supervised === undefined) return;
+    if (!supervised.terminating) {
+      supervised.terminating = true;
+      await this.#execute(uid, { type: 'RequestTermination', data: { ...(gracePeriodSeconds === undefined ? {} : { gracePeriodSeconds }), at: this.#now() } });
+    }
+    await this.#finishIfDone(uid);
+  }
+
+  /** A terminated pod with no process left: tell the cloud (once), forget it, free its files. */
+  async #finishIfDone(uid: string): Promise<void> {
+    const supervised = this.#pods.get(uid);
+    if (supervised === undefined || !supervised.terminating) return;
+    const state = supervised.actor.state;
+    const running = state.status === 'absent' ? false : [...state.initContainers, ...state.containers].some((c) => c.state.state === 'running' || (c.state.state === 'waiting' && c.state.reason === 'ContainerCreating'));
+    if (running) return;
+    if (!supervised.completed) {
+      supervised.completed = true;
+      const { namespace, name } = metaOf(supervised.pod);
+      await this.options.report([{ type: POD_TERMINATION_COMPLETED, data: { resource: `${namespace}/pod/${name}`, UID: uid } }]);
+    }
+    for (const timer of supervised.timers) clearTimeout(timer);
+    supervised.actor.stop();
+    this.#pods.delete(uid);
+    const removed = await this.options.runtime.removePod(uid);
+    if (!removed.ok) this.#log.warn({ pod: uid, error: removed.error.message }, 'pod files not removed');
+  }
+
+  /** The pod machine's effects, carried out by the runtime; each result comes back as a command. */
+  #effects(uid: string) {
+    return {
+      actions: {
+        startContainers: (_: unknown, params: { containers: readonly { name: string }[] }) => {
+          for (const container of params.containers) void this.#startContainer(uid, container.name);
+        },
+        stopContainers: (_: unknown, params: { runIds: readonly string[]; gracePeriodSeconds: number }) => {
+          for (const run of this.#runsOf(uid, params.runIds)) void this.options.runtime.stop(run, params.gracePeriodSeconds);
+        },
+        scheduleRestart: (_: unknown, params: { container: string; delayMs: number }) => {
+          const supervised = this.#pods.get(uid);
+          const timer = setTimeout(() => {
+            supervised?.timers.delete(timer);
+            void this.#execute(uid, { type: 'RestartContainer', data: { container: params.container, at: this.#now() } });
+          }, params.delayMs);
+          supervised?.timers.add(timer);
+        },
+        killProcesses: (_: unknown, params: { runIds: readonly string[] }) => {
+          const doomed = new Set(params.runIds);
+          void this.options.runtime.killOrphans((run) => !(run.podUid === uid && doomed.has(run.runId)));
+        },
+      },
+    } as never;
+  }
+
+  async #startContainer(uid: string, container: string): Promise<void> {
+    const supervised = this.#pods.get(uid);
+    if (supervised === undefined) return;
+    const runId = this.options.ids.next();
+    const launch = launchOf(supervised.pod, container, runId, this.options.held, this.options.hostIP);
+    const started = launch.ok ? await this.options.runtime.start(launch.value) : launch;
+    if (started.ok) {
+      await this.#execute(uid, { type: 'ReportContainerStarted', data: { container, runId, at: started.value.startedAt } });
+      return;
+    }
+    // The kubelet shows these as the container's waiting reason; here the attempt ends like a failed start.
+    this.#log.warn({ pod: uid, container, reason: started.error.reason, message: started.error.message }, 'container not started');
+    await this.#execute(uid, { type: 'ReportContainerExited', data: { container, runId: null, exitCode: 128, reason: started.error.reason, message: started.error.message, at: this.#now() } });
+  }
+
+  #runsOf(uid: string, runIds: readonly string[]): RunRef[] {
+    const state = this.#pods.get(uid)?.actor.state;
+    if (state === undefined || state.status === 'absent') return [];
+    const wanted = new Set(runIds);
+    return [...state.initContainers, ...state.containers].flatMap((c) => (c.state.state === 'running' && wanted.has(c.state.runId) ? [{ podUid: uid, container: c.name, runId: c.state.runId }] : []));
+  }
+
+  async #exited(exit: ContainerExit): Promise<void> {
+    if (!this.#pods.has(exit.podUid)) return;
+    await this.#execute(exit.podUid, { type: 'ReportContainerExited', data: { container: exit.container, runId: exit.runId, exitCode: exit.exitCode, reason: exit.reason, message: exit.message, at: exit.at } });
+    await this.#finishIfDone(exit.podUid);
+  }
+
+  async #execute(uid: string, command: PodCommand): Promise<void> {
+    const supervised = this.#pods.get(uid);
+    if (supervised === undefined) return;
+    const executed = await supervised.actor.execute(command);
+    if (!executed.ok) {
+      this.#log.info({ pod: uid, command: command.type, refused: executed.error }, 'pod command not applied');
+      return;
+    }
+    this.#statusChanged(uid);
+  }
+
+  /** Status reports go up coalesced: one per pod per turn of the event loop, the latest state. */
+  #statusChanged(uid: string): void {
+    this.#statusDue.add(uid);
+    if (this.#reportScheduled) return;
+    this.#reportScheduled = true;
+    setImmediate(() => {
+      this.#reportScheduled = false;
+      const events = [...this.#statusDue].flatMap((due) => this.#statusReport(due));
+      this.#statusDue.clear();
+      if (events.length > 0) void this.options.report(events).catch((error: unknown) => this.#log.warn({ error: (error as Error).message }, 'pod status not reported'));
+    });
+  }
+
+  #statusReport(uid: string): UpEvent[] {
+    const supervised = this.#pods.get(uid);
+    if (supervised === undefined || supervised.actor.state.status === 'absent') return [];
+    const state = supervised.actor.state as PresentPodState;
+    const { namespace, name } = metaOf(supervised.pod);
+    const status = kubePodStatusOf(state, this.options.hostIP, imagesOf(supervised.pod));
+    return [{ type: POD_STATUS_REPORTED, data: { resource: `${namespace}/podstatus/${name}`, UID: uid, Name: name, Status: status } }];
+  }
+
+  #now(): string {
+    return new Date(this.options.clock.nowMs()).toISOString();
+  }
+}
