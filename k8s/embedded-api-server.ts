@@ -31,6 +31,8 @@ export interface EmbeddedApiServerOptions {
   readonly patcher?: Patcher;
   /** Serves pods' log/exec/attach/portforward (the edge fills it in); without it they answer 503. */
   readonly podStreams?: HttpServerOptions['podStreams'];
+  /** Serves exec/attach upgrades (the edge fills it in); without it they answer 503. */
+  readonly podUpgrades?: HttpServerOptions['podUpgrades'];
 }
 
 export interface EmbeddedApiServer {
@@ -119,6 +121,7 @@ export async function startEmbeddedApiServer(options: EmbeddedApiServerOptions):
       bodyBytesMax: options.bodyBytesMax ?? bodyBytesMaxDefault,
       watchesPerClientMax: options.watchesPerClientMax ?? 100,
       ...(options.podStreams === undefined ? {} : { podStreams: options.podStreams }),
+      ...(options.podUpgrades === undefined ? {} : { podUpgrades: options.podUpgrades }),
     });
   } catch (error) {
     store.value.close();

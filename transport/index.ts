@@ -56,3 +56,5 @@ export {
   defaultAckPolicy,
 } from './sync/index.js';
 export { contentHash, desiredContentOf } from './frames/codec.js';
+export { servePodStreams, type EdgePods } from './tunnel/pod-stream.edge.js';
+export { podLogHandler, podUpgradeHandler, type CloudPodStreamDeps } from './tunnel/pod-stream.cloud.js';

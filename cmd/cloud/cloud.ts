@@ -21,6 +21,9 @@ import {
   openNodeSyncStore,
   startMtlsStreamServer,
   startNodeBootstrapServer,
+  podLogHandler,
+  podUpgradeHandler,
+  type CloudPodStreamDeps,
   type BootstrapServer,
   type MtlsStreamServer,
 } from '../../transport/index.js';
@@ -46,6 +49,8 @@ const BOOTSTRAP_PORT_OFFSET = 2;
 /** Tries at a free stream port P whose P+2 is free too, before asking for explicit ports. */
 const PORT_PAIR_ATTEMPTS_MAX = 8;
 const PORT_MAX = 65535;
+/** How long an edge has to open a kubectl logs/exec byte stream. */
+const BYTE_STREAM_OPEN_TIMEOUT_MS = 15_000;
 /** How long the EdgeController may take to list the API before the cloud gives up starting. */
 const API_SYNC_TIMEOUT_MS = 30_000;
 
@@ -58,10 +63,16 @@ export async function runCloud(options: CloudOptions, io: CloudIo, stop: AbortSi
   const ports = parsePorts(options);
   if (!ports.ok) return fail(io, ports.error);
   const dataDir = resolve(options.dataDir);
-  const started = await startEmbeddedApiServer({ dataDir, port: ports.value.api, insecure: options.insecure });
+  // kubectl logs/exec reach the pod's edge through the hub, which starts after the API server.
+  const late: LateStreamSide = { hub: undefined, podNode: () => undefined };
+  const tunnel: CloudPodStreamDeps = {
+    podNode: (namespace, name) => late.podNode(namespace, name),
+    openByteStream: (node, request) => (late.hub === undefined ? Promise.resolve(err({ kind: 'StreamStopped' as const, message: 'the cloud is still starting' })) : late.hub.openByteStream(node, request, BYTE_STREAM_OPEN_TIMEOUT_MS)),
+  };
+  const started = await startEmbeddedApiServer({ dataDir, port: ports.value.api, insecure: options.insecure, podStreams: podLogHandler(tunnel), podUpgrades: podUpgradeHandler(tunnel) });
   if (!started.ok) return fail(io, started.error);
   const server = started.value;
-  const stream = await startStreamSide(dataDir, server.clusterId, server.kubeconfigPath, ports.value, log);
+  const stream = await startStreamSide(dataDir, server.clusterId, server.kubeconfigPath, ports.value, log, late);
   if (!stream.ok) {
     await server.close();
     return fail(io, stream.error);
@@ -118,7 +129,13 @@ interface StreamSide {
 }
 
 /** The PKI, NodeSync, the join-token authority and certificate signer, the hub and its two listeners. */
-async function startStreamSide(dataDir: string, clusterId: string, kubeconfigPath: string, ports: Ports, log: Logger): Promise<Result<StreamSide, string>> {
+/** What the API server's pod streams need from the stream side, filled in once it runs. */
+interface LateStreamSide {
+  hub: CloudHub | undefined;
+  podNode: (namespace: string, name: string) => string | undefined;
+}
+
+async function startStreamSide(dataDir: string, clusterId: string, kubeconfigPath: string, ports: Ports, log: Logger, late: LateStreamSide): Promise<Result<StreamSide, string>> {
   // The embedded API server made the PKI already (unless --insecure); this reuses it, or makes it.
   const pki = await ensureClusterPki(join(dataDir, CLOUD_PKI_DIR_NAME), { hosts: [CLOUD_HOST, 'localhost'] });
   if (!pki.ok) return err(pki.error.message);
@@ -148,6 +165,8 @@ async function startStreamSide(dataDir: string, clusterId: string, kubeconfigPat
     return err(`the Kubernetes API at ${kc.getCurrentCluster()?.server ?? '?'} could not be listed within ${API_SYNC_TIMEOUT_MS / 1000} s`);
   }
   hub = new CloudHub({ clusterId, nodeSync: nodeSync.value, desired: controller, effects: new EdgeStatusWriter(kc, log), authorization: controller.view, log });
+  late.hub = hub;
+  late.podNode = (namespace, name) => controller.view.podNode(namespace, name);
   const tokens = joinTokenAuthority({ store: fileJoinTokenStore(joinTokensPath(dataDir)), caCertPem: pki.value.caPem });
   const handler = createNodeBootstrapHandler({ tokens, signer: signer.value, audit: (entry) => log.info({ bootstrap: entry }, `node bootstrap: ${entry.outcome}`) });
   const listening = await listenPair(ports, {

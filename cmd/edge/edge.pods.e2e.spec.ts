@@ -20,6 +20,7 @@ let kubectl: KubectlRunner;
 /** kubectl against the edge's local read-only API (no kubeconfig: only --server). */
 let localKubectl: KubectlRunner;
 let metaServerUrl: string;
+let kubeconfigPath: string;
 const edgeDir = (): string => join(root, 'edge-1');
 
 beforeAll(async () => {
@@ -27,6 +28,7 @@ beforeAll(async () => {
   const cloudDir = join(root, 'cloud');
   cloud = startEdgehive(['cloud', '--data-dir', cloudDir]);
   const kubeconfig = (await cloud.waitForLine(/^export KUBECONFIG=/, 40_000)).slice('export KUBECONFIG='.length);
+  kubeconfigPath = kubeconfig;
   const streamUrl = (await cloud.waitForLine(/^Stream: /)).slice('Stream: '.length);
   const token = await createJoinTokenInDataDir(cloudDir, { nowMs: Date.now() });
   if (!token.ok) throw new Error(token.error.message);
@@ -64,6 +66,9 @@ ${extra}  containers:
   - name: app
     image: node:20
     command: [${JSON.stringify(process.execPath)}, "-e", ${JSON.stringify(script)}]
+    env:
+    - name: GREETING
+      value: hello-from-env
 `;
 
 async function kubectlOk(args: readonly string[], stdin?: string): Promise<string> {
@@ -115,6 +120,21 @@ describe('pods on an edge node', () => {
     const local = await localKubectl.run(['--server', metaServerUrl, 'get', 'pod', 'web', '-n', 'default', '--no-headers']);
     expect(local.code).toBe(0);
     expect(local.stdout).toMatch(/^web\s+1\/1\s+Running\s+0\s/);
+
+    // kubectl logs and exec reach the edge's process through the cloud's tunnel.
+    await untilKubectl(['logs', 'web'], (out) => out.includes('hello from the edge'), 'the log line');
+    expect(await kubectlOk(['logs', 'web', '--tail=1'])).toBe('hello from the edge\n');
+    const exec = await kubectl.run(['exec', 'web', '--', process.execPath, '-e', "console.log(process.env.GREETING); console.error('to stderr'); process.exit(3)"]);
+    expect(exec.stdout).toBe('hello-from-env\n');
+    expect(exec.stderr).toContain('to stderr');
+    expect(exec.code).toBe(3);
+    const piped = await kubectl.run(['exec', '-i', 'web', '--', 'cat'], 'through stdin\n');
+    expect(piped).toMatchObject({ code: 0, stdout: 'through stdin\n' });
+    const old = kubectlRunner(requireKubectl('1.27'), kubeconfigPath, join(root, 'home-127'), join(root, 'kube-cache-127'));
+    const refused = await old.run(['exec', 'web', '--', 'true']);
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toContain('kubectl >= 1.30');
+    old.killAll();
 
     await kubectlOk(['delete', 'pod', 'web', '--timeout=60s']);
     expect((await kubectl.run(['get', 'pod', 'web'])).code).not.toBe(0);

@@ -20,6 +20,7 @@ import {
   loadNodeCredentials,
   openEdgeSyncJournal,
   renewNodeCertificate,
+  servePodStreams,
   type EdgeHubOptions,
   type NodeCredentials,
   type SqliteEdgeSyncJournal,
@@ -164,14 +165,17 @@ async function startLink(context: LinkContext): Promise<{ stop(): Promise<void> 
   let stopping = false;
   let reporting = false;
   let upToDateShown = false;
+  // The pods run from the journal first: with the cloud away they start (or are adopted) all the same.
+  const view = new LocalView(await context.journal.sync.heldObjects());
   const hub = await EdgeHub.open({
     nodeName,
     connect: connectWithFreshCredentials(dataDir, urls.streamUrl, io),
+    connectByteStream: connectByteStreamWithFreshCredentials(dataDir, urls.streamUrl),
     journal: context.journal.sync,
+    // kubectl logs/exec, relayed by the cloud, served from the runtime.
+    byteStream: servePodStreams(context.runtime, { pod: (namespace, name) => podOf(view, namespace, name) }),
     log,
   });
-  // The pods run from the journal first: with the cloud away they start (or are adopted) all the same.
-  const view = new LocalView(await context.journal.sync.heldObjects());
   const local = await startLocalApi(context, view);
   const supervisor = new PodSupervisor({
     nodeName,
@@ -252,6 +256,26 @@ async function startLink(context: LinkContext): Promise<{ stop(): Promise<void> 
       await hub.stop();
       await local.close();
     },
+  };
+}
+
+/** A pod the edge holds, for kubectl logs/exec: its uid and container names. */
+function podOf(view: LocalView, namespace: string, name: string): { uid: string; containers: string[] } | undefined {
+  for (const pod of view.pods()) {
+    const metadata = isJsonObject(pod['metadata']) ? pod['metadata'] : {};
+    if (metadata['namespace'] !== namespace || metadata['name'] !== name || typeof metadata['uid'] !== 'string') continue;
+    const spec = isJsonObject(pod['spec']) ? pod['spec'] : {};
+    const containers = [...(Array.isArray(spec['initContainers']) ? spec['initContainers'] : []), ...(Array.isArray(spec['containers']) ? spec['containers'] : [])];
+    return { uid: metadata['uid'], containers: containers.flatMap((c) => (isJsonObject(c) && typeof c['name'] === 'string' ? [c['name']] : [])) };
+  }
+  return undefined;
+}
+
+/** Byte streams (kubectl logs/exec) open their own mTLS connection, with the credentials on disk now. */
+function connectByteStreamWithFreshCredentials(dataDir: string, streamUrl: string): NonNullable<EdgeHubOptions['connectByteStream']> {
+  return async (session) => {
+    const credentials = await loadNodeCredentials(dataDir);
+    return credentials.ok ? connectMtlsStream({ cloudUrl: streamUrl, credentials: credentials.value, byteStreamSession: session }) : err({ message: credentials.error.message });
   };
 }
 

@@ -1,7 +1,8 @@
 // The transport of the embedded API server: HTTPS (plain HTTP only when asked), bearer-token
 // authentication, request body and watch limits, and chunked watch streams.
 import { timingSafeEqual } from 'node:crypto';
-import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { STATUS_CODES, createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { JsonValue } from '../../kernel/index.js';
@@ -31,6 +32,8 @@ export interface HttpServerOptions {
   readonly watchesPerClientMax: number;
   /** Serves the pod subresources the edge fills in (log, exec, attach, portforward). */
   readonly podStreams?: (request: IncomingMessage, response: ServerResponse, subresource: string) => void;
+  /** Serves the pod subresources that upgrade the connection (exec/attach over WebSocket, or SPDY). */
+  readonly podUpgrades?: (request: IncomingMessage, socket: Duplex, head: Buffer, subresource: string) => void;
   readonly log?: (line: string) => void;
 }
 
@@ -61,15 +64,41 @@ const warningHeader = (warnings: readonly string[]): Record<string, string[]> =>
 
 const sendStatus = (response: ServerResponse, error: ApiError): void => sendJson(response, error.code, statusBody(error));
 
+/** A JSON answer on a raw socket (an upgrade request has no ServerResponse), then the socket closes. */
+function endWithJson(socket: Duplex, code: number, body: string): void {
+  socket.end(`HTTP/1.1 ${code} ${STATUS_CODES[code] ?? ''}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+}
+
+const endWithStatus = (socket: Duplex, error: ApiError): void => endWithJson(socket, error.code, JSON.stringify(statusBody(error)));
+
 export function startHttpServer(api: KubeApi, options: HttpServerOptions): Promise<RunningHttpServer> {
   const watches = new Map<string, number>();
   const openResponses = new Set<ServerResponse>();
 
-  const handler = (request: IncomingMessage, response: ServerResponse): void => {
+  const authenticated = (request: IncomingMessage): { readonly ok: boolean; readonly token: string } => {
     const authorization = request.headers.authorization ?? '';
     const token = authorization.startsWith('Bearer ') ? authorization.slice('Bearer '.length).trim() : '';
     const anonymousOk = options.tls === undefined && ((options.anonymous === true && token === '') || options.tokensIgnored === true);
-    if (!anonymousOk && (token === '' || !tokenMatches(token, options.tokens()))) {
+    return { ok: anonymousOk || (token !== '' && tokenMatches(token, options.tokens())), token };
+  };
+
+  /** exec/attach/portforward upgrade the connection: authenticated and routed like any request, then handed over. */
+  const upgradeHandler = (request: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    socket.on('error', () => undefined);
+    if (!authenticated(request).ok) return endWithStatus(socket, unauthorized());
+    const url = new URL(request.url ?? '/', 'http://local');
+    const headers = Object.fromEntries(Object.entries(request.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(', ') : v]));
+    const reply = api.handle({ method: request.method ?? 'GET', path: url.pathname, query: url.searchParams, headers, body: Buffer.alloc(0), userAgent: request.headers['user-agent'] ?? '' });
+    if (reply.kind === 'delegate' && options.podUpgrades !== undefined) return options.podUpgrades(request, socket, head, reply.handle);
+    if (reply.kind === 'delegate') return endWithStatus(socket, { code: 503, reason: 'ServiceUnavailable', message: `pod ${reply.handle} is served by the pod's edge node, and no edge node is connected to this server` });
+    // A refusal (no such pod, a bad path) goes back as the API wrote it; anything else does not upgrade.
+    if (reply.kind === 'json' && reply.status >= 400) return endWithJson(socket, reply.status, JSON.stringify(reply.body));
+    endWithStatus(socket, { code: 400, reason: 'BadRequest', message: `${url.pathname} does not upgrade` });
+  };
+
+  const handler = (request: IncomingMessage, response: ServerResponse): void => {
+    const { ok: allowed, token } = authenticated(request);
+    if (!allowed) {
       request.resume();
       sendStatus(response, unauthorized());
       return;
@@ -174,6 +203,7 @@ export function startHttpServer(api: KubeApi, options: HttpServerOptions): Promi
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
   });
+  server.on('upgrade', upgradeHandler);
   server.on('clientError', (_error, socket) => {
     if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
   });
