@@ -156,6 +156,12 @@ async function startStreamSide(dataDir: string, clusterId: string, kubeconfigPat
   let hub: CloudHub | undefined;
   const controller = new EdgeController(kc, {
     desiredChanged: (node) => hub?.desiredChanged(node),
+    // DESIGN.md: deleting a Node decommissions its edge (4410); creating it again lets it back in.
+    nodeDeleted: (node) => {
+      log.info({ node }, 'node deleted; its edge is decommissioned');
+      hub?.decommission(node);
+    },
+    nodeCreated: (node) => hub?.recommission(node),
     reflector: { onError: (error) => log.warn({ error }, 'API watch failed; retrying') },
   });
   const synced = await Promise.race([controller.synced().then(() => true), new Promise<false>((resolve) => setTimeout(() => resolve(false), API_SYNC_TIMEOUT_MS).unref())]);
@@ -164,7 +170,7 @@ async function startStreamSide(dataDir: string, clusterId: string, kubeconfigPat
     await nodeSync.value.close();
     return err(`the Kubernetes API at ${kc.getCurrentCluster()?.server ?? '?'} could not be listed within ${API_SYNC_TIMEOUT_MS / 1000} s`);
   }
-  hub = new CloudHub({ clusterId, nodeSync: nodeSync.value, desired: controller, effects: new EdgeStatusWriter(kc, log), authorization: controller.view, log });
+  hub = new CloudHub({ clusterId, nodeSync: nodeSync.value, desired: controller, effects: new EdgeStatusWriter(kc, log, (node) => hub?.isDecommissioned(node) !== true), authorization: controller.view, log });
   late.hub = hub;
   late.podNode = (namespace, name) => controller.view.podNode(namespace, name);
   const tokens = joinTokenAuthority({ store: fileJoinTokenStore(joinTokensPath(dataDir)), caCertPem: pki.value.caPem });

@@ -159,4 +159,22 @@ describe('pods on an edge node', () => {
     const last = await kubectlOk(['get', 'pod', 'crasher', '-o', 'jsonpath={.status.containerStatuses[0].lastState.terminated.exitCode}']);
     expect(last).toBe('1');
   }, 90_000);
+
+  it('when its Node is deleted in the API, the edge is told (4410), stops its pods and does not register again', async () => {
+    await kubectlOk(['apply', '-f', '-'], podYaml('last', 'setInterval(() => {}, 1000)'));
+    await untilKubectl(['get', 'pod', 'last', '-o', 'jsonpath={.status.phase}'], (out) => out === 'Running', 'last Running');
+    const uid = await kubectlOk(['get', 'pod', 'last', '-o', 'jsonpath={.metadata.uid}']);
+    expect(await edgeProcesses(uid)).toHaveLength(1);
+    await kubectlOk(['delete', 'node', 'edge-1']);
+    await edge.waitForLine(/^node deleted in the cluster/, 20_000);
+    const deadline = Date.now() + 20_000;
+    while ((await edgeProcesses(uid)).length > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(await edgeProcesses(uid)).toEqual([]);
+    // Its reconnects are refused with 4410 again, and the Node stays deleted.
+    const before = edge.lines.filter((l) => l.startsWith('node deleted in the cluster')).length;
+    const refusedAgain = Date.now() + 20_000;
+    while (edge.lines.filter((l) => l.startsWith('node deleted in the cluster')).length <= before && Date.now() < refusedAgain) await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(edge.lines.filter((l) => l.startsWith('node deleted in the cluster')).length).toBeGreaterThan(before);
+    expect((await kubectl.run(['get', 'node', 'edge-1'])).code).not.toBe(0);
+  }, 90_000);
 });

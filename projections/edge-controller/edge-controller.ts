@@ -5,6 +5,7 @@
 // is listed a desired set would be missing objects, and the hub would tombstone them at the edge.
 import type { KubeConfig } from '@kubernetes/client-node';
 import { Subscription, merge, map } from 'rxjs';
+import { isJsonObject, type JsonObject } from '../../kernel/index.js';
 import type { DesiredSet, DesiredSetSource } from '../../transport/index.js';
 import { reflect, type ReflectorOptions } from '../kube/reflector.js';
 import { ClusterView, type ViewedKind } from './cluster-view.js';
@@ -20,6 +21,9 @@ const VIEWED_PATHS: Readonly<Record<ViewedKind, string>> = {
 export interface EdgeControllerOptions {
   /** A node's desired set may have changed (called once per node per turn of the event loop). */
   readonly desiredChanged: (nodeName: string) => void;
+  /** A Node was deleted in the API (DESIGN.md: its edge is decommissioned) or created again. */
+  readonly nodeDeleted?: (nodeName: string) => void;
+  readonly nodeCreated?: (nodeName: string) => void;
   readonly reflector?: ReflectorOptions;
 }
 
@@ -45,6 +49,7 @@ export class EdgeController implements DesiredSetSource {
     const events = merge(...kinds.map((kind) => reflect(kc, VIEWED_PATHS[kind], options.reflector).pipe(map((event) => ({ kind, event })))));
     this.#subscription = events.subscribe(({ kind, event }) => {
       for (const node of this.view.apply(kind, event)) this.#pendingNodes.add(node);
+      if (kind === 'node' && (event.type === 'DELETED' || event.type === 'ADDED')) this.#nodeLifecycle(event.type, event.object);
       if (event.type === 'listed' && !this.#listed.has(kind)) {
         this.#listed.add(kind);
         if (this.#listed.size === kinds.length) for (const resolve of this.#waiting.splice(0)) resolve();
@@ -65,6 +70,14 @@ export class EdgeController implements DesiredSetSource {
 
   stop(): void {
     this.#subscription.unsubscribe();
+  }
+
+  #nodeLifecycle(type: 'ADDED' | 'DELETED', node: JsonObject): void {
+    const metadata = node['metadata'];
+    const name = isJsonObject(metadata) && typeof metadata['name'] === 'string' ? metadata['name'] : undefined;
+    if (name === undefined) return;
+    if (type === 'DELETED') this.options.nodeDeleted?.(name);
+    else this.options.nodeCreated?.(name);
   }
 
   /** Changes arriving together (a list of a thousand pods) tell each node once. */

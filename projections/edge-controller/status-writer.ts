@@ -43,6 +43,8 @@ export class EdgeStatusWriter implements UpEffects {
   constructor(
     kc: KubeConfig,
     private readonly log: StatusWriterLog = { warn: () => undefined },
+    /** Whether a node may (re)register its Node: not once it was deleted (decommissioned), DESIGN.md. */
+    private readonly mayRegister: (nodeName: string) => boolean = () => true,
   ) {
     this.#core = kc.makeApiClient(CoreV1Api);
   }
@@ -122,6 +124,10 @@ export class EdgeStatusWriter implements UpEffects {
   async #nodeStatus(nodeName: string, event: UpEvent): Promise<void> {
     const status = objectField(event.data, 'Status') ?? {};
     const labels = objectField(event.data, 'Labels') ?? {};
+    if (!this.mayRegister(nodeName)) {
+      this.log.warn({ node: nodeName }, 'status of a deleted node; not registering it again');
+      return;
+    }
     await this.#registered(nodeName, labels);
     await this.#core.patchNodeStatus({ name: nodeName, body: { status } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
   }

@@ -204,6 +204,11 @@ export class CloudHub extends EventEmitter<{ linked: [nodeName: string, mode: 'r
     this.#decommissioned.delete(nodeName);
   }
 
+  /** Whether the node's Node was deleted (and not created again) while this hub ran. */
+  isDecommissioned(nodeName: string): boolean {
+    return this.#decommissioned.has(nodeName);
+  }
+
   status(): readonly NodeStreamStatus[] {
     return [...this.#nodes.values()].map((entry) => ({
       nodeName: entry.name,
