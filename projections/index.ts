@@ -9,3 +9,4 @@ export { launchOf, quantityBytes, type HeldObjects } from './edge-pods/container
 export { reflect, type ReflectorEvent, type ReflectorOptions } from './kube/reflector.js';
 export { LocalView, type HeldEntry } from './edge-pods/local-view.js';
 export { nodeStatusReport, type HostFacts } from './edge-pods/node-status.js';
+export { NODE_LEASE_DURATION_SECONDS, NODE_LEASE_NAMESPACE, NodeLeaseWriter } from './edge-controller/lease-responder.js';

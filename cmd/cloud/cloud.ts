@@ -6,7 +6,7 @@ import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { KubeConfig } from '@kubernetes/client-node';
-import { EdgeController, EdgeStatusWriter } from '../../projections/index.js';
+import { EdgeController, EdgeStatusWriter, NodeLeaseWriter } from '../../projections/index.js';
 import { ensureClusterPki, startEmbeddedApiServer, type ClusterPki, type EmbeddedApiServer } from '../../k8s/index.js';
 import { type Result, err, ok } from '../../kernel/index.js';
 import {
@@ -170,7 +170,9 @@ async function startStreamSide(dataDir: string, clusterId: string, kubeconfigPat
     await nodeSync.value.close();
     return err(`the Kubernetes API at ${kc.getCurrentCluster()?.server ?? '?'} could not be listed within ${API_SYNC_TIMEOUT_MS / 1000} s`);
   }
-  hub = new CloudHub({ clusterId, nodeSync: nodeSync.value, desired: controller, effects: new EdgeStatusWriter(kc, log, (node) => hub?.isDecommissioned(node) !== true), authorization: controller.view, log });
+  const leases = new NodeLeaseWriter(kc, () => Date.now());
+  hub = new CloudHub({ clusterId, nodeSync: nodeSync.value, desired: controller, effects: new EdgeStatusWriter(kc, log, (node) => hub?.isDecommissioned(node) !== true),
+    respond: (node, query) => (query.target.kind === 'object' && query.target.type === 'lease' ? leases.renew(node, query.content) : Promise.resolve(err(`this cloud answers no ${query.route.resource} queries`))), authorization: controller.view, log });
   late.hub = hub;
   late.podNode = (namespace, name) => controller.view.podNode(namespace, name);
   const tokens = joinTokenAuthority({ store: fileJoinTokenStore(joinTokensPath(dataDir)), caCertPem: pki.value.caPem });

@@ -7,7 +7,7 @@ import { arch, cpus, hostname, release, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ActorHost } from '../../actors/index.js';
 import { describeMetaServerStartError, metaServerPortDefault, startMetaServer, type MetaServer } from '../../k8s/index.js';
-import { LocalView, POD_STATUS_REPORTED, PodSupervisor, nodeStatusReport, type HostFacts } from '../../projections/index.js';
+import { LocalView, NODE_LEASE_DURATION_SECONDS, NODE_LEASE_NAMESPACE, POD_STATUS_REPORTED, PodSupervisor, nodeStatusReport, type HostFacts } from '../../projections/index.js';
 import { openProcessRuntime, type ContainerRuntime } from '../../runtime/index.js';
 import type { Logger } from 'pino';
 import { describeJournalOpenError, openSqliteJournal, type SqliteEventStore } from '../../journal/index.js';
@@ -52,6 +52,8 @@ export interface EdgeIo {
 const PROGRESS_INTERVAL_MS = 500;
 /** How often the node's status goes up while linked (KubeEdge's nodeStatusReportFrequency is 5 min; the Ready heartbeat is more frequent). */
 const NODE_STATUS_REPORT_MS = 60_000;
+/** A quarter of the Lease duration, as the kubelet renews it. */
+const LEASE_RENEW_MS = (NODE_LEASE_DURATION_SECONDS * 1000) / 4;
 /** Pods use the host network and all traffic stays on loopback here, so the node's (and every pod's) IP. */
 const HOST_IP = '127.0.0.1';
 /** The close code of a Node deleted in the API (DESIGN.md): the edge stops its pods and does not re-register. */
@@ -205,10 +207,21 @@ async function startLink(context: LinkContext): Promise<{ stop(): Promise<void> 
   };
   const nodeStatusTimer = setInterval(reportNode, NODE_STATUS_REPORT_MS);
   nodeStatusTimer.unref();
+  // The heartbeat: the node's Lease, renewed every quarter of its duration while linked (not journaled).
+  const renewLease = (): void => {
+    if (hub.status().phase !== 'linked') return;
+    const lease = { kind: 'object', namespace: NODE_LEASE_NAMESPACE, type: 'lease', name: nodeName } as const;
+    void hub.query({ source: 'edged', group: 'resource', resource: lease, content: { leaseDurationSeconds: NODE_LEASE_DURATION_SECONDS } }, LEASE_RENEW_MS).then((renewed) => {
+      if (!renewed.ok) log.warn({ error: renewed.error.message }, 'lease not renewed');
+    });
+  };
+  const leaseTimer = setInterval(renewLease, LEASE_RENEW_MS);
+  leaseTimer.unref();
   hub.on('linked', (mode, clusterId) => {
     io.out(`linked (${mode}) to cluster ${clusterId}`);
     upToDateShown = false;
     reportNode();
+    renewLease();
     if (mode !== 'full') return;
     // PROTOCOL.md: after a full resync the edge reports its current state, since the cloud may lack
     // history. The cloud applying it also gives its NodeSync this journal's first position, which is
@@ -251,6 +264,7 @@ async function startLink(context: LinkContext): Promise<{ stop(): Promise<void> 
       stopping = true;
       clearInterval(progress);
       clearInterval(nodeStatusTimer);
+      clearInterval(leaseTimer);
       rotation.stop();
       await supervisor.stop();
       await hub.stop();

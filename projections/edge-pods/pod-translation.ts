@@ -54,10 +54,13 @@ export function podSpecInputOf(pod: JsonObject, nodeName: string): PodSpecInput 
 
 type ContainerStatus = PresentPodState['containers'][number];
 
-function containerStateJson(state: ContainerStatus['state'] | NonNullable<ContainerStatus['lastState']>): JsonObject {
+/** The kubelet's words for a container waiting out its restart delay (its `backOffMs`, doubling per failure). */
+const backOffMessage = (container: ContainerStatus): string => `back-off ${Math.round(container.backOffMs / 1000)}s restarting failed container=${container.name}`;
+
+function containerStateJson(state: ContainerStatus['state'] | NonNullable<ContainerStatus['lastState']>, container?: ContainerStatus): JsonObject {
   switch (state.state) {
     case 'waiting':
-      return { waiting: { reason: state.reason, ...(state.reason === 'CrashLoopBackOff' ? { message: `back-off restarting failed container (restart at ${state.restartAt})` } : {}) } };
+      return { waiting: { reason: state.reason, ...(state.reason === 'CrashLoopBackOff' && container !== undefined ? { message: backOffMessage(container) } : {}) } };
     case 'running':
       return { running: { startedAt: state.startedAt } };
     case 'terminated':
@@ -77,7 +80,7 @@ function containerStatusJson(container: ContainerStatus, image: string): JsonObj
   const running = container.state.state === 'running';
   return {
     name: container.name,
-    state: containerStateJson(container.state),
+    state: containerStateJson(container.state, container),
     lastState: container.lastState === null ? {} : containerStateJson(container.lastState),
     // No probes yet: a running container is ready, as the kubelet treats one without a readiness probe.
     ready: running,

@@ -67,7 +67,7 @@ describe('kubePodStatusOf', () => {
     const events = [...runningPod(), exited('app', 'r1', 1, t(2), 10_000), startRequested(['app'], t(12)), started('app', 'r2', t(13)), exited('app', 'r2', 1, t(14), 20_000)];
     const status = kubePodStatusOf(stateOf(events), '127.0.0.1');
     const [app] = status['containerStatuses'] as Array<Record<string, unknown>>;
-    expect(app).toMatchObject({ restartCount: 1, ready: false, state: { waiting: { reason: 'CrashLoopBackOff' } }, lastState: { terminated: { exitCode: 1, reason: 'Error', finishedAt: t(14) } } });
+    expect(app).toMatchObject({ restartCount: 1, ready: false, state: { waiting: { reason: 'CrashLoopBackOff', message: 'back-off 20s restarting failed container=app' } }, lastState: { terminated: { exitCode: 1, reason: 'Error', finishedAt: t(14) } } });
     expect(status['conditions']).toContainEqual(expect.objectContaining({ type: 'Ready', status: 'False' }));
   });
 
