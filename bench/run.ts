@@ -8,6 +8,7 @@ import { rehydrationFigure } from './rehydration.bench.js';
 import { rehydrationWorkload } from './workloads.js';
 import { apiServerFigures } from './apiserver.bench.js';
 import { streamFigureLines, streamFigures } from './stream.bench.js';
+import { podFigureLines, podFigures } from './pods.bench.js';
 
 const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
 
@@ -37,7 +38,10 @@ for (const f of apiServer) {
 const stream = await streamFigures();
 stream.forEach((f) => console.log(streamFigureLines(f)));
 
-const results = { at: new Date().toISOString(), node: process.version, cpus: cpus().length, figures, rehydration, apiServer, stream };
+const pods = await podFigures();
+pods.forEach((f) => console.log(podFigureLines(f)));
+
+const results = { at: new Date().toISOString(), node: process.version, cpus: cpus().length, figures, rehydration, apiServer, stream, pods };
 const dir = fileURLToPath(new URL('./results/', import.meta.url));
 mkdirSync(dir, { recursive: true });
 const file = `${dir}bench-${results.at.replace(/[:.]/g, '-')}.json`;

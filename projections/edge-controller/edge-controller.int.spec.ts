@@ -132,6 +132,16 @@ describe('EdgeStatusWriter: what an edge reports reaches the API', () => {
     expect(left.items.map((p) => p.metadata?.name)).toEqual([]);
   });
 
+  it('takes many late reports about a pod already deleted as stale, never as violations that close the stream', async () => {
+    const { cloud } = await givenACloudOnTheApi();
+    const { edge } = await anEdge(cloud, 'edge-1');
+    await until(() => edge.status().phase === 'linked', 'edge-1 linked');
+    const late = Array.from({ length: 15 }, () => ({ type: POD_STATUS_REPORTED, data: { resource: 'default/podstatus/gone', UID: 'u-gone', Name: 'gone', Status: { phase: 'Succeeded' } } }));
+    expect((await edge.report(late)).ok).toBe(true);
+    await until(() => edge.status().upAcked === 15, 'all 15 applied as nothing and acked');
+    expect(edge.status()).toMatchObject({ phase: 'linked', reconnects: 0 });
+  });
+
   it('drops a status for a pod that was re-created under the same name (another uid), and a status for a pod gone', async () => {
     const { core, cloud } = await givenACloudOnTheApi();
     const first = await core.createNamespacedPod({ namespace, body: pod('web', 'edge-1') });

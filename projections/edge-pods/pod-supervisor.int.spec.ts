@@ -180,4 +180,41 @@ describe('PodSupervisor', () => {
     expect(status.reason).toBe('RunContainerError');
     expect(status.message).toContain('/nonexistent/binary');
   });
+
+  it('holds a container not ready until its readiness probe passes, and kills one whose liveness probe fails', async () => {
+    const dir = tempDir();
+    killAllAfterwards(dir);
+    const agent = await agentOn(dir);
+    const port = await freePort();
+    const listensLater = `setTimeout(() => require('net').createServer().listen(${port}, '127.0.0.1'), 1500); setInterval(() => {}, 1000)`;
+    const probed: JsonObject = podOf('probed', 'uid-probed', listensLater);
+    const spec = probed['spec'] as { containers: JsonObject[] };
+    spec.containers[0] = { ...spec.containers[0]!, readinessProbe: { tcpSocket: { port }, periodSeconds: 1 } };
+    const unhealthy: JsonObject = podOf('unhealthy', 'uid-unhealthy', LONG_RUNNING);
+    const spec2 = unhealthy['spec'] as { containers: JsonObject[] };
+    spec2.containers[0] = { ...spec2.containers[0]!, livenessProbe: { exec: { command: ['false'] }, periodSeconds: 1, failureThreshold: 2 } };
+    await agent.supervisor.start([probed, unhealthy]);
+
+    const readyOf = (uid: string) => ((statusOf(agent.reports, uid)?.['Status'] as { containerStatuses?: Array<{ ready: boolean; state: object }> } | undefined)?.containerStatuses?.[0]);
+    await until('probed running but not ready', () => readyOf('uid-probed')?.ready === false && 'running' in (readyOf('uid-probed')?.state ?? {}));
+    await until('probed ready once it listens', () => readyOf('uid-probed')?.ready === true);
+
+    const killed = await until('the unhealthy container killed by its liveness probe', () => {
+      const last = (statusOf(agent.reports, 'uid-unhealthy')?.['Status'] as { containerStatuses?: Array<{ lastState?: { terminated?: { exitCode: number } } }> } | undefined)?.containerStatuses?.[0]?.lastState?.terminated;
+      return last;
+    });
+    expect([0, 143, 137]).toContain(killed.exitCode);
+  });
 });
+
+async function freePort(): Promise<number> {
+  const { createServer } = await import('node:net');
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}

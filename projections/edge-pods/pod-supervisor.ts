@@ -6,7 +6,8 @@
 import type { JsonObject } from '../../kernel/index.js';
 import { isJsonObject, type Clock, type Ids } from '../../kernel/index.js';
 import { podKind, podStream, type ActorHost, type JournaledActor, type PodCommand, type PresentPodState } from '../../actors/index.js';
-import type { ContainerExit, ContainerRuntime, ObservedProcess, RunRef } from '../../runtime/index.js';
+import { ProbeRunner, systemProbeTimer, type ContainerExit, type ContainerRuntime, type ObservedProcess, type ProbeResult, type RunRef } from '../../runtime/index.js';
+import { containerProbesOf, type ContainerProbe } from './container-probes.js';
 import type { UpEvent } from '../../transport/index.js';
 import { launchOf, type HeldObjects } from './container-launch.js';
 import { imagesOf, kubePodStatusOf, podSpecInputOf } from './pod-translation.js';
@@ -36,10 +37,20 @@ export interface PodSupervisorOptions {
 
 type PodActor = JournaledActor<typeof podKind.machine, never, PodCommand, never, ReturnType<typeof podKind.stateOf>>;
 
+/** The probes of one running container. */
+interface Probing {
+  readonly runId: string;
+  readonly runners: ProbeRunner[];
+  /** The readiness probe's outcome; undefined without one. */
+  ready: boolean | undefined;
+}
+
 interface Supervised {
   pod: JsonObject;
   readonly actor: PodActor;
   readonly timers: Set<NodeJS.Timeout>;
+  /** Probes by container name, for its current run. */
+  readonly probes: Map<string, Probing>;
   /** The node asked for termination (deleted in the API, or no longer desired). */
   terminating: boolean;
   /** The termination-completed report went up (once). */
@@ -110,6 +121,7 @@ export class PodSupervisor {
     await this.#reconciling;
     for (const p of this.#pods.values()) {
       for (const timer of p.timers) clearTimeout(timer);
+      for (const container of [...p.probes.keys()]) this.#stopProbes(p, container);
       p.actor.stop();
     }
     this.#pods.clear();
@@ -139,7 +151,10 @@ export class PodSupervisor {
       this.#log.warn({ pod: `${namespace}/${name}`, error: started.error.kind }, 'pod actor could not be rebuilt');
       return;
     }
-    const supervised: Supervised = { pod, actor: started.value as unknown as PodActor, timers: new Set(), terminating: false, completed: false };
+    const supervised: Supervised = { pod, actor: started.value as unknown as PodActor, timers: new Set(), probes: new Map(), terminating: false, completed: false };
+    // Adopted containers are probed as if just started.
+    const state = supervised.actor.state;
+    if (state.status !== 'absent') for (const c of state.containers) if (c.state.state === 'running') this.#startProbes(supervised, uid, c.name, c.state.runId);
     this.#pods.set(uid, supervised);
     if (supervised.actor.state.status === 'absent') {
       await this.#execute(uid, { type: 'AdmitPod', data: { spec: podSpecInputOf(pod, this.options.nodeName), at } });
@@ -171,6 +186,7 @@ export class PodSupervisor {
       await this.options.report([{ type: POD_TERMINATION_COMPLETED, data: { resource: `${namespace}/pod/${name}`, UID: uid } }]);
     }
     for (const timer of supervised.timers) clearTimeout(timer);
+    for (const container of [...supervised.probes.keys()]) this.#stopProbes(supervised, container);
     supervised.actor.stop();
     this.#pods.delete(uid);
     const removed = await this.options.runtime.removePod(uid);
@@ -211,11 +227,84 @@ export class PodSupervisor {
     const started = launch.ok ? await this.options.runtime.start(launch.value) : launch;
     if (started.ok) {
       await this.#execute(uid, { type: 'ReportContainerStarted', data: { container, runId, at: started.value.startedAt } });
+      const current = this.#pods.get(uid);
+      if (current !== undefined) this.#startProbes(current, uid, container, runId);
       return;
     }
     // The kubelet shows these as the container's waiting reason; here the attempt ends like a failed start.
     this.#log.warn({ pod: uid, container, reason: started.error.reason, message: started.error.message }, 'container not started');
     await this.#execute(uid, { type: 'ReportContainerExited', data: { container, runId: null, exitCode: 128, reason: started.error.reason, message: started.error.message, at: this.#now() } });
+  }
+
+  /**
+   * The kubelet's probes for one run: a startup probe first (until it succeeds, nothing else runs;
+   * failing it kills the run), then liveness (failing it kills the run, which restarts per policy)
+   * and readiness (its outcome is the container's `ready`).
+   */
+  #startProbes(supervised: Supervised, uid: string, container: string, runId: string): void {
+    this.#stopProbes(supervised, container);
+    const probes = containerProbesOf(supervised.pod, container);
+    if (probes.startup === undefined && probes.liveness === undefined && probes.readiness === undefined) return;
+    const probing: Probing = { runId, runners: [], ready: probes.readiness === undefined ? undefined : false };
+    supervised.probes.set(container, probing);
+    const run: RunRef = { podUid: uid, container, runId };
+    const attempt = (probe: ContainerProbe) => () => this.options.runtime.probe(uid, container, probe.action, probe.schedule.timeoutSeconds);
+    const kill = (why: string, message: string): void => {
+      this.#log.info({ pod: uid, container, probe: why, message }, `${why} probe failed; killing the container`);
+      void this.options.runtime.stop(run, this.#gracePeriodOf(supervised));
+    };
+    const startRunner = (probe: ContainerProbe, initial: 'Success' | 'Failure', onChange: (result: ProbeResult) => void): ProbeRunner => {
+      const runner = new ProbeRunner({ schedule: probe.schedule, attempt: attempt(probe), timer: systemProbeTimer, initial, onChange });
+      probing.runners.push(runner);
+      runner.start();
+      return runner;
+    };
+    const afterStartup = (): void => {
+      if (probes.liveness !== undefined) startRunner(probes.liveness, 'Success', (r) => r.result === 'Failure' && kill('liveness', r.message));
+      if (probes.readiness !== undefined) {
+        startRunner(probes.readiness, 'Failure', (r) => {
+          probing.ready = r.result === 'Success';
+          this.#statusChanged(uid);
+        });
+      }
+    };
+    if (probes.startup === undefined) return afterStartup();
+    // Counted from Success, a startup probe flips only when it has failed failureThreshold times;
+    // its first success ends it instead.
+    const startup = probes.startup;
+    let startedUp = false;
+    const runner = new ProbeRunner({
+      schedule: startup.schedule,
+      attempt: async () => {
+        const result = await attempt(startup)();
+        if (result.result === 'Success' && !startedUp) {
+          startedUp = true;
+          queueMicrotask(() => {
+            runner.stop();
+            afterStartup();
+          });
+        }
+        return result;
+      },
+      timer: systemProbeTimer,
+      initial: 'Success',
+      onChange: (r) => r.result === 'Failure' && !startedUp && kill('startup', r.message),
+    });
+    probing.runners.push(runner);
+    runner.start();
+  }
+
+  #stopProbes(supervised: Supervised, container: string): void {
+    const probing = supervised.probes.get(container);
+    if (probing === undefined) return;
+    for (const runner of probing.runners) runner.stop();
+    supervised.probes.delete(container);
+  }
+
+  #gracePeriodOf(supervised: Supervised): number {
+    const spec = isJsonObject(supervised.pod['spec']) ? supervised.pod['spec'] : {};
+    const grace = spec['terminationGracePeriodSeconds'];
+    return typeof grace === 'number' && Number.isInteger(grace) && grace >= 0 ? grace : 30;
   }
 
   #runsOf(uid: string, runIds: readonly string[]): RunRef[] {
@@ -226,7 +315,9 @@ export class PodSupervisor {
   }
 
   async #exited(exit: ContainerExit): Promise<void> {
-    if (!this.#pods.has(exit.podUid)) return;
+    const supervised = this.#pods.get(exit.podUid);
+    if (supervised === undefined) return;
+    if (supervised.probes.get(exit.container)?.runId === exit.runId) this.#stopProbes(supervised, exit.container);
     await this.#execute(exit.podUid, { type: 'ReportContainerExited', data: { container: exit.container, runId: exit.runId, exitCode: exit.exitCode, reason: exit.reason, message: exit.message, at: exit.at } });
     await this.#finishIfDone(exit.podUid);
   }
@@ -257,10 +348,11 @@ export class PodSupervisor {
 
   #statusReport(uid: string): UpEvent[] {
     const supervised = this.#pods.get(uid);
-    if (supervised === undefined || supervised.actor.state.status === 'absent') return [];
+    // Once its termination is reported the cloud removes the Pod: a later status would be about nothing.
+    if (supervised === undefined || supervised.completed || supervised.actor.state.status === 'absent') return [];
     const state = supervised.actor.state as PresentPodState;
     const { namespace, name } = metaOf(supervised.pod);
-    const status = kubePodStatusOf(state, this.options.hostIP, imagesOf(supervised.pod));
+    const status = kubePodStatusOf(state, this.options.hostIP, imagesOf(supervised.pod), (container) => supervised.probes.get(container)?.ready);
     return [{ type: POD_STATUS_REPORTED, data: { resource: `${namespace}/podstatus/${name}`, UID: uid, Name: name, Status: status } }];
   }
 

@@ -76,14 +76,14 @@ function containerStateJson(state: ContainerStatus['state'] | NonNullable<Contai
   }
 }
 
-function containerStatusJson(container: ContainerStatus, image: string): JsonObject {
+function containerStatusJson(container: ContainerStatus, image: string, probedReady: boolean | undefined): JsonObject {
   const running = container.state.state === 'running';
   return {
     name: container.name,
     state: containerStateJson(container.state, container),
     lastState: container.lastState === null ? {} : containerStateJson(container.lastState),
-    // No probes yet: a running container is ready, as the kubelet treats one without a readiness probe.
-    ready: running,
+    // Without a readiness probe a running container is ready, as the kubelet has it.
+    ready: running && (probedReady ?? true),
     started: running,
     restartCount: container.restartCount,
     image,
@@ -103,11 +103,17 @@ const condition = (type: string, status: boolean, at: string, reason?: string): 
  * The PodStatus the edge reports for a pod actor's state. Host network: podIP is the host's IP
  * (DESIGN.md, Workloads). `images` gives each container's `image` as the Pod names it.
  */
-export function kubePodStatusOf(state: PresentPodState, hostIP: string, images: ReadonlyMap<string, string> = new Map()): JsonObject {
+export function kubePodStatusOf(
+  state: PresentPodState,
+  hostIP: string,
+  images: ReadonlyMap<string, string> = new Map(),
+  /** A container's readiness probe outcome; undefined when it has none. */
+  probedReady: (container: string) => boolean | undefined = () => undefined,
+): JsonObject {
   const phase = podPhase(state);
   const at = state.startTime ?? state.admittedAt;
   const initialized = state.initContainers.every((c) => c.state.state === 'terminated' && c.state.exitCode === 0);
-  const ready = state.containers.length > 0 && state.containers.every((c) => c.state.state === 'running');
+  const ready = state.containers.length > 0 && state.containers.every((c) => c.state.state === 'running' && (probedReady(c.name) ?? true));
   const status: Record<string, JsonValue> = {
     phase,
     conditions: [condition('PodScheduled', true, state.admittedAt), condition('Initialized', initialized, at), condition('ContainersReady', ready, at), condition('Ready', ready, at)],
@@ -115,8 +121,8 @@ export function kubePodStatusOf(state: PresentPodState, hostIP: string, images: 
     hostIPs: [{ ip: hostIP }],
     podIP: hostIP,
     podIPs: [{ ip: hostIP }],
-    initContainerStatuses: state.initContainers.map((c) => containerStatusJson(c, images.get(c.name) ?? '')),
-    containerStatuses: state.containers.map((c) => containerStatusJson(c, images.get(c.name) ?? '')),
+    initContainerStatuses: state.initContainers.map((c) => containerStatusJson(c, images.get(c.name) ?? '', undefined)),
+    containerStatuses: state.containers.map((c) => containerStatusJson(c, images.get(c.name) ?? '', probedReady(c.name))),
   };
   if (state.startTime !== null) status['startTime'] = state.startTime;
   if (state.failure !== null) {

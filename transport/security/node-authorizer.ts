@@ -25,7 +25,7 @@ export type AuthorizationGrant = 'OwnNode' | 'OwnLease' | 'BoundPod' | 'BoundDev
 
 /** Why a frame was refused. `reason` is one sentence, fit for the error response and the log. */
 export type AuthorizationRefusal = {
-  readonly kind: 'OtherNode' | 'PodNotBound' | 'DeviceNotBound' | 'NotReferenced' | 'ReadOnly' | 'ListNotAllowed' | 'ResourceTypeNotAllowed';
+  readonly kind: 'OtherNode' | 'PodNotBound' | 'PodUnknown' | 'DeviceNotBound' | 'DeviceUnknown' | 'NotReferenced' | 'ReadOnly' | 'ListNotAllowed' | 'ResourceTypeNotAllowed';
   readonly nodeName: string;
   readonly resource: string;
   readonly operation: string;
@@ -115,15 +115,16 @@ function authorizeObject(
 function authorizePod(nodeName: string, namespace: string, name: string, view: NodeAuthorizationView): Decision {
   const boundTo = view.podNode(namespace, name);
   if (boundTo === nodeName) return ok('BoundPod');
-  const where = boundTo === undefined ? 'is not bound to any node the cloud knows' : 'is bound to another node';
-  return refuse('PodNotBound', `pod ${namespace}/${name} ${where}, not to "${nodeName}"`);
+  // Unknown: deleted meanwhile, or never there; the caller may treat a stale report more gently.
+  if (boundTo === undefined) return refuse('PodUnknown', `pod ${namespace}/${name} is not bound to any node the cloud knows, not to "${nodeName}"`);
+  return refuse('PodNotBound', `pod ${namespace}/${name} is bound to another node, not to "${nodeName}"`);
 }
 
 function authorizeDevice(nodeName: string, namespace: string, name: string, view: NodeAuthorizationView): Decision {
   const boundTo = view.deviceNode(namespace, name);
   if (boundTo === nodeName) return ok('BoundDevice');
-  const where = boundTo === undefined ? 'is not bound to any node the cloud knows' : 'is bound to another node';
-  return refuse('DeviceNotBound', `device ${namespace}/${name} ${where}, not to "${nodeName}"`);
+  if (boundTo === undefined) return refuse('DeviceUnknown', `device ${namespace}/${name} is not bound to any node the cloud knows, not to "${nodeName}"`);
+  return refuse('DeviceNotBound', `device ${namespace}/${name} is bound to another node, not to "${nodeName}"`);
 }
 
 /** When repeated refusals end a connection: the `violationsMax`-th refusal within `windowMs` closes it. */

@@ -52,7 +52,7 @@ describe('authorizeEdgeFrame for edge-a', () => {
     ['kube-node-lease/lease/edge-b', 'update', 'refuse:OtherNode'],
     ['default/lease/edge-a', 'update', 'refuse:OtherNode'],
     ['default/podpatch/web-b', 'patch', 'refuse:PodNotBound'],
-    ['default/pod/unknown', 'insert', 'refuse:PodNotBound'],
+    ['default/pod/unknown', 'insert', 'refuse:PodUnknown'],
     ['default/device/thermo-b', 'update', 'refuse:DeviceNotBound'],
     ['device/default/thermo-b/state/update', 'update', 'refuse:DeviceNotBound'],
     ['default/configmap/cfg-b', 'query', 'refuse:NotReferenced'],

@@ -6,7 +6,7 @@ import { EventEmitter } from 'node:events';
 import type { WebSocket } from 'ws';
 import { invariant, type JsonValue, type Result, err } from '../../kernel/index.js';
 import { Close, errorFrame, keepaliveFrame, type ErrorFrame, type Frame, type QueryFrame } from '../frames/frame.js';
-import { authorizeEdgeFrame, emptyViolationWindow, type StreamConnectionInfo, recordViolation, VIOLATION_LIMITS_DEFAULT, type NodeAuthorizationView, type ViolationLimits, type ViolationWindow } from '../security/index.js';
+import { authorizeEdgeFrame, emptyViolationWindow, type AuthorizationRefusal, type StreamConnectionInfo, recordViolation, VIOLATION_LIMITS_DEFAULT, type NodeAuthorizationView, type ViolationLimits, type ViolationWindow } from '../security/index.js';
 import {
   answerEdgeHello,
   assertLimits,
@@ -457,15 +457,24 @@ export class CloudHub extends EventEmitter<{ linked: [nodeName: string, mode: 'r
     }
   }
 
-  #refusalOf(nodeName: string, up: ReceivedUp): string | undefined {
+  #refusalOf(nodeName: string, up: ReceivedUp): AuthorizationRefusal | undefined {
     const decision = authorizeEdgeFrame(nodeName, up.resource, up.operation, this.options.authorization);
-    return decision.ok ? undefined : decision.error.reason;
+    return decision.ok ? undefined : decision.error;
   }
 
-  /** A refused up event is applied as nothing (its seq still counts, or the log would stall) and answered with an error. */
-  #refuseUp(entry: NodeEntry, session: StreamSession | null, up: ReceivedUp, reason: string): void {
-    if (session !== null && entry.session === session) session.send(upRefusalFrame(up, entry.name, reason));
-    this.#violation(entry, reason);
+  /**
+   * A refused up event is applied as nothing (its seq still counts, or the log would stall) and
+   * answered with an error. A report about a pod or device the cloud no longer knows is a stale
+   * report racing its deletion (the log is ordered, deletions are not), not a probe for other
+   * nodes' objects: it is not counted toward the 4403 close.
+   */
+  #refuseUp(entry: NodeEntry, session: StreamSession | null, up: ReceivedUp, refusal: AuthorizationRefusal): void {
+    if (session !== null && entry.session === session) session.send(upRefusalFrame(up, entry.name, refusal.reason));
+    if (refusal.kind === 'PodUnknown' || refusal.kind === 'DeviceUnknown') {
+      this.#log.info({ node: entry.name, reason: refusal.reason }, 'up event about an object the cloud no longer knows; applied as nothing');
+      return;
+    }
+    this.#violation(entry, refusal.reason);
   }
 
   #down(entry: NodeEntry, step: (state: DownPlannerState) => Transition<DownPlannerState, DownPlannerDecision>): void {
