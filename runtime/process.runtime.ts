@@ -12,7 +12,7 @@ import { defaultPath, planLaunch, launchProblem } from './launch.plan.js';
 import { createRunCgroup, detectMemoryEnforcement, killCgroup, removeCgroup, cgroupOomKilled, type MemoryEnforcement } from './memory.limits.js';
 import { hasProcFs, readBootId, readProcStat } from './proc.reader.js';
 import { checkExec, checkHttp, checkTcp } from './probe.checks.js';
-import { checkWorkingDir, exitCodeOf, exitMessageOf, exitReasonOf, resolveExecutable, spawnContainer, waitUntilMainExecs } from './process.spawner.js';
+import { checkWorkingDir, exitCodeOf, exitMessageOf, exitReasonOf, resolveExecutable, spawnContainer, waitUntilMainExecs, type ContainerSpawn } from './process.spawner.js';
 import { RuntimeHousekeeping } from './runtime.housekeeping.js';
 import { RunRecordStore, type RunRecord } from './run-record.store.js';
 import { isRunAlive, newRun, refOf, runKey, runsOfContainer, signalRunGroup, type Run } from './run.state.js';
@@ -44,16 +44,11 @@ export function openProcessRuntime(options: ProcessRuntimeOptions): Result<Proce
   return ok(new ProcessRuntime({ dataDir: options.dataDir, clock: options.clock ?? systemClock, limits, memory, bootId, records }));
 }
 
-type Prepared = {
-  readonly workingDir: string;
-  readonly executable: string;
-  readonly args: readonly string[];
-  readonly env: Readonly<Record<string, string>>;
+/** A launch made ready to spawn: what the spawner takes, less the cgroup it joins, plus where the run lives. */
+type Prepared = Omit<ContainerSpawn, 'cgroupProcs'> & {
   readonly seq: number;
   readonly logPath: string;
-  readonly logFd: number;
   readonly cgroupDir: string | null;
-  readonly exitFile: string;
 };
 
 type Deps = { readonly dataDir: string; readonly clock: Clock; readonly limits: ProcessRuntimeLimits; readonly memory: MemoryEnforcement; readonly bootId: string; readonly records: RunRecordStore };
