@@ -228,6 +228,7 @@ async function startLink(context: LinkContext): Promise<{ stop(): Promise<void> 
     // what lets the next link resume. It is sent here rather than through EdgeHub's `stateReport`
     // hook (same moment, same effect) so that "up to date" waits for it.
     reporting = true;
+    supervisor.reportAll();
     void hub.report([agentState(hub.status().heldObjects)]).then((reported) => {
       reporting = false;
       if (!reported.ok) log.warn({ error: reported.error }, 'state report not journaled');

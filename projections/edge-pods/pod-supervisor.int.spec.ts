@@ -118,6 +118,10 @@ describe('PodSupervisor', () => {
     expect(agent.supervisor.states().get('uid-web')?.status).toBe('running');
     const logs = await agent.runtime.logs('uid-web', 'app', { previous: false, tailLines: null, follow: false });
     expect(logs.ok).toBe(true);
+    // After a full resync the agent reports every pod again, though nothing changed.
+    agent.reports.length = 0;
+    agent.supervisor.reportAll();
+    await until('the status reported again', () => phaseOf(agent.reports, 'uid-web') === 'Running');
 
     await agent.supervisor.reconcile([]);
     await until('termination completed reported', () => agent.reports.some((e) => e.type === POD_TERMINATION_COMPLETED && (e.data as { UID: string }).UID === 'uid-web'));

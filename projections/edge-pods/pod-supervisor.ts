@@ -109,6 +109,11 @@ export class PodSupervisor {
     return this.#reconciling;
   }
 
+  /** Reports every pod's current status again (after a full resync the cloud may lack them). */
+  reportAll(): void {
+    for (const uid of this.#pods.keys()) this.#statusChanged(uid);
+  }
+
   /** The supervised pods' current states, for `edgehive status` and tests. */
   states(): ReadonlyMap<string, ReturnType<typeof podKind.stateOf>> {
     return new Map([...this.#pods].map(([uid, p]) => [uid, p.actor.state]));
