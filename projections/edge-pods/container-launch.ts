@@ -2,8 +2,9 @@
 // resolved from the ConfigMaps and Secrets the edge holds, volumes filled from them, the memory
 // limit in bytes. Pure: a missing ConfigMap or key is a CreateContainerConfigError value with the
 // kubelet's wording, shown by `kubectl describe`, never an exception.
-import { err, isJsonObject, ok, type JsonObject, type Result } from '../../kernel/index.js';
+import { err, ok, type JsonObject, type Result } from '../../kernel/index.js';
 import type { ContainerLaunch, EnvVar, RuntimeError, VolumeFile, VolumeMount } from '../../runtime/index.js';
+import { arrayAt, isTrueAt, objectAt, stringAt } from '../kube/json-fields.js';
 
 /** The ConfigMaps and Secrets the edge holds, by namespace and name. */
 export interface HeldObjects {
@@ -12,51 +13,38 @@ export interface HeldObjects {
 }
 
 type Raw = Record<string, unknown>;
-const obj = (value: unknown, key: string): Raw | undefined => {
-  const child = isJsonObject(value) ? value[key] : undefined;
-  return isJsonObject(child) ? child : undefined;
-};
-const str = (value: unknown, key: string): string | undefined => {
-  const child = isJsonObject(value) ? value[key] : undefined;
-  return typeof child === 'string' ? child : undefined;
-};
-const list = (value: unknown, key: string): readonly unknown[] => {
-  const child = isJsonObject(value) ? value[key] : undefined;
-  return Array.isArray(child) ? child : [];
-};
-const bool = (value: unknown, key: string): boolean => (isJsonObject(value) ? value[key] === true : false);
 
 const configError = (message: string): Result<never, RuntimeError> => err({ reason: 'CreateContainerConfigError', message });
 
 /** A ConfigMap's or Secret's entries as text (Secret data is base64, as the API stores it). */
 function entriesOf(kind: 'configmap' | 'secret', object: JsonObject): Map<string, string> {
   const entries = new Map<string, string>();
-  const data = obj(object, 'data') ?? {};
+  const data = objectAt(object, 'data') ?? {};
   for (const [key, value] of Object.entries(data)) if (typeof value === 'string') entries.set(key, kind === 'secret' ? Buffer.from(value, 'base64').toString('utf8') : value);
-  if (kind === 'configmap') for (const [key, value] of Object.entries(obj(object, 'binaryData') ?? {})) if (typeof value === 'string') entries.set(key, Buffer.from(value, 'base64').toString('utf8'));
+  if (kind === 'configmap') for (const [key, value] of Object.entries(objectAt(object, 'binaryData') ?? {})) if (typeof value === 'string') entries.set(key, Buffer.from(value, 'base64').toString('utf8'));
   return entries;
 }
 
 /** Values of `fieldRef` the edge knows (host network: podIP is the host's). */
 function fieldValue(pod: JsonObject, path: string, hostIP: string): string | undefined {
-  const metadata = obj(pod, 'metadata');
+  const metadata = objectAt(pod, 'metadata');
   switch (path) {
     case 'metadata.name':
-      return str(metadata, 'name');
+      return stringAt(metadata, 'name');
     case 'metadata.namespace':
-      return str(metadata, 'namespace');
+      return stringAt(metadata, 'namespace');
     case 'metadata.uid':
-      return str(metadata, 'uid');
+      return stringAt(metadata, 'uid');
     case 'spec.nodeName':
-      return str(obj(pod, 'spec'), 'nodeName');
+      return stringAt(objectAt(pod, 'spec'), 'nodeName');
     case 'status.hostIP':
     case 'status.podIP':
       return hostIP;
     default: {
       const label = /^metadata\.labels\['(.+)'\]$/.exec(path)?.[1];
-      if (label !== undefined) return str(obj(metadata, 'labels'), label) ?? '';
+      if (label !== undefined) return stringAt(objectAt(metadata, 'labels'), label) ?? '';
       const annotation = /^metadata\.annotations\['(.+)'\]$/.exec(path)?.[1];
-      return annotation === undefined ? undefined : (str(obj(metadata, 'annotations'), annotation) ?? '');
+      return annotation === undefined ? undefined : (stringAt(objectAt(metadata, 'annotations'), annotation) ?? '');
     }
   }
 }
@@ -76,19 +64,19 @@ function lookup(context: Context, kind: 'configmap' | 'secret', name: string): M
 const noun = (kind: 'configmap' | 'secret'): string => (kind === 'configmap' ? 'configmap' : 'secret');
 
 function envValue(context: Context, env: unknown): Result<string | undefined, RuntimeError> {
-  const name = str(env, 'name') ?? '';
-  const from = obj(env, 'valueFrom');
-  if (from === undefined) return ok(str(env, 'value') ?? '');
+  const name = stringAt(env, 'name') ?? '';
+  const from = objectAt(env, 'valueFrom');
+  if (from === undefined) return ok(stringAt(env, 'value') ?? '');
   for (const [field, kind] of [['configMapKeyRef', 'configmap'], ['secretKeyRef', 'secret']] as const) {
-    const ref = obj(from, field);
+    const ref = objectAt(from, field);
     if (ref === undefined) continue;
-    const entries = lookup(context, kind, str(ref, 'name') ?? '');
-    const value = entries?.get(str(ref, 'key') ?? '');
+    const entries = lookup(context, kind, stringAt(ref, 'name') ?? '');
+    const value = entries?.get(stringAt(ref, 'key') ?? '');
     if (value !== undefined) return ok(value);
-    if (bool(ref, 'optional')) return ok(undefined);
-    return configError(entries === undefined ? `${noun(kind)} "${str(ref, 'name') ?? ''}" not found` : `couldn't find key ${str(ref, 'key') ?? ''} in ${noun(kind)} ${context.namespace}/${str(ref, 'name') ?? ''}`);
+    if (isTrueAt(ref, 'optional')) return ok(undefined);
+    return configError(entries === undefined ? `${noun(kind)} "${stringAt(ref, 'name') ?? ''}" not found` : `couldn't find key ${stringAt(ref, 'key') ?? ''} in ${noun(kind)} ${context.namespace}/${stringAt(ref, 'name') ?? ''}`);
   }
-  const fieldPath = str(obj(from, 'fieldRef'), 'fieldPath');
+  const fieldPath = stringAt(objectAt(from, 'fieldRef'), 'fieldPath');
   if (fieldPath !== undefined) {
     const value = fieldValue(context.pod, fieldPath, context.hostIP);
     return value === undefined ? configError(`env ${name}: fieldRef ${fieldPath} is not supported at the edge`) : ok(value);
@@ -98,57 +86,57 @@ function envValue(context: Context, env: unknown): Result<string | undefined, Ru
 
 function envOf(context: Context, container: unknown): Result<EnvVar[], RuntimeError> {
   const env: EnvVar[] = [];
-  for (const source of list(container, 'envFrom')) {
-    const prefix = str(source, 'prefix') ?? '';
+  for (const source of arrayAt(container, 'envFrom')) {
+    const prefix = stringAt(source, 'prefix') ?? '';
     for (const [field, kind] of [['configMapRef', 'configmap'], ['secretRef', 'secret']] as const) {
-      const ref = obj(source, field);
+      const ref = objectAt(source, field);
       if (ref === undefined) continue;
-      const entries = lookup(context, kind, str(ref, 'name') ?? '');
-      if (entries === undefined && !bool(ref, 'optional')) return configError(`${noun(kind)} "${str(ref, 'name') ?? ''}" not found`);
+      const entries = lookup(context, kind, stringAt(ref, 'name') ?? '');
+      if (entries === undefined && !isTrueAt(ref, 'optional')) return configError(`${noun(kind)} "${stringAt(ref, 'name') ?? ''}" not found`);
       for (const [key, value] of entries ?? []) env.push({ name: `${prefix}${key}`, value });
     }
   }
-  for (const item of list(container, 'env')) {
+  for (const item of arrayAt(container, 'env')) {
     const value = envValue(context, item);
     if (!value.ok) return value;
-    if (value.value !== undefined) env.push({ name: str(item, 'name') ?? '', value: value.value });
+    if (value.value !== undefined) env.push({ name: stringAt(item, 'name') ?? '', value: value.value });
   }
   return ok(env);
 }
 
 function volumeFiles(context: Context, kind: 'configmap' | 'secret', name: string, source: Raw): Result<VolumeFile[] | undefined, RuntimeError> {
   const entries = lookup(context, kind, name);
-  if (entries === undefined) return bool(source, 'optional') ? ok(undefined) : configError(`${noun(kind)} "${name}" not found`);
-  const items = list(source, 'items');
+  if (entries === undefined) return isTrueAt(source, 'optional') ? ok(undefined) : configError(`${noun(kind)} "${name}" not found`);
+  const items = arrayAt(source, 'items');
   if (items.length === 0) return ok([...entries].map(([key, data]) => ({ key, data })));
   const files: VolumeFile[] = [];
   for (const item of items) {
-    const key = str(item, 'key') ?? '';
+    const key = stringAt(item, 'key') ?? '';
     const data = entries.get(key);
     if (data === undefined) return configError(`couldn't find key ${key} in ${noun(kind)} ${context.namespace}/${name}`);
-    files.push({ key: str(item, 'path') ?? key, data });
+    files.push({ key: stringAt(item, 'path') ?? key, data });
   }
   return ok(files);
 }
 
 function volumesOf(context: Context, container: unknown): Result<VolumeMount[], RuntimeError> {
-  const podVolumes = new Map(list(obj(context.pod, 'spec'), 'volumes').map((v) => [str(v, 'name') ?? '', v] as const));
+  const podVolumes = new Map(arrayAt(objectAt(context.pod, 'spec'), 'volumes').map((v) => [stringAt(v, 'name') ?? '', v] as const));
   const mounts: VolumeMount[] = [];
-  for (const mount of list(container, 'volumeMounts')) {
-    const name = str(mount, 'name') ?? '';
-    const mountPath = str(mount, 'mountPath') ?? '';
+  for (const mount of arrayAt(container, 'volumeMounts')) {
+    const name = stringAt(mount, 'name') ?? '';
+    const mountPath = stringAt(mount, 'mountPath') ?? '';
     const volume = podVolumes.get(name);
     if (volume === undefined) return configError(`volumeMount ${name}: the pod has no volume of that name`);
-    if (obj(volume, 'emptyDir') !== undefined) {
+    if (objectAt(volume, 'emptyDir') !== undefined) {
       mounts.push({ name, mountPath, source: { kind: 'emptyDir' } });
       continue;
     }
-    const configMap = obj(volume, 'configMap');
-    const secret = obj(volume, 'secret');
+    const configMap = objectAt(volume, 'configMap');
+    const secret = objectAt(volume, 'secret');
     if (configMap === undefined && secret === undefined) return configError(`volume ${name}: only configMap, secret and emptyDir volumes are supported by the process runtime`);
     const kind = configMap !== undefined ? 'configmap' : 'secret';
     const source = (configMap ?? secret) as Raw;
-    const files = volumeFiles(context, kind, str(source, kind === 'configmap' ? 'name' : 'secretName') ?? '', source);
+    const files = volumeFiles(context, kind, stringAt(source, kind === 'configmap' ? 'name' : 'secretName') ?? '', source);
     if (!files.ok) return files;
     mounts.push({ name, mountPath, source: kind === 'configmap' ? { kind: 'configMap', files: files.value ?? [] } : { kind: 'secret', files: files.value ?? [] } });
   }
@@ -170,29 +158,29 @@ export function quantityBytes(quantity: string): number | undefined {
  * @example launchOf(pod, 'app', 'run-3', held, '192.0.2.7') // ok({ command: ['node', …], env: [...], volumes: [...] … })
  */
 export function launchOf(pod: JsonObject, containerName: string, runId: string, held: HeldObjects, hostIP: string): Result<ContainerLaunch, RuntimeError> {
-  const metadata = obj(pod, 'metadata');
-  const spec = obj(pod, 'spec');
-  const namespace = str(metadata, 'namespace') ?? 'default';
-  const container = [...list(spec, 'initContainers'), ...list(spec, 'containers')].find((c) => str(c, 'name') === containerName);
+  const metadata = objectAt(pod, 'metadata');
+  const spec = objectAt(pod, 'spec');
+  const namespace = stringAt(metadata, 'namespace') ?? 'default';
+  const container = [...arrayAt(spec, 'initContainers'), ...arrayAt(spec, 'containers')].find((c) => stringAt(c, 'name') === containerName);
   if (container === undefined) return configError(`the pod has no container ${containerName}`);
   const context: Context = { pod, namespace, held, hostIP };
   const env = envOf(context, container);
   if (!env.ok) return env;
   const volumes = volumesOf(context, container);
   if (!volumes.ok) return volumes;
-  const memory = str(obj(obj(container, 'resources'), 'limits'), 'memory');
+  const memory = stringAt(objectAt(objectAt(container, 'resources'), 'limits'), 'memory');
   const memoryBytesMax = memory === undefined ? null : quantityBytes(memory);
   if (memoryBytesMax === undefined) return configError(`resources.limits.memory ${JSON.stringify(memory)} is not a quantity`);
-  const command = list(container, 'command').filter((s): s is string => typeof s === 'string');
-  const args = list(container, 'args').filter((s): s is string => typeof s === 'string');
+  const command = arrayAt(container, 'command').filter((s): s is string => typeof s === 'string');
+  const args = arrayAt(container, 'args').filter((s): s is string => typeof s === 'string');
   return ok({
-    pod: { namespace, name: str(metadata, 'name') ?? '', uid: str(metadata, 'uid') ?? '' },
+    pod: { namespace, name: stringAt(metadata, 'name') ?? '', uid: stringAt(metadata, 'uid') ?? '' },
     container: containerName,
     runId,
     command,
     args,
     env: env.value,
-    workingDir: str(container, 'workingDir') ?? null,
+    workingDir: stringAt(container, 'workingDir') ?? null,
     volumes: volumes.value,
     memoryBytesMax,
   });

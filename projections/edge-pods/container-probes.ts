@@ -3,6 +3,7 @@
 // left out with its reason rather than failing the pod (the API server validated it already).
 import { isJsonObject, type JsonObject } from '../../kernel/index.js';
 import { probeScheduleDefaults, type ProbeAction, type ProbeSchedule } from '../../runtime/index.js';
+import { objectAt } from '../kube/json-fields.js';
 
 export interface ContainerProbe {
   readonly action: ProbeAction;
@@ -16,10 +17,6 @@ export interface ContainerProbes {
 }
 
 type Raw = Record<string, unknown>;
-const obj = (value: unknown, key: string): Raw | undefined => {
-  const child = isJsonObject(value) ? value[key] : undefined;
-  return isJsonObject(child) ? child : undefined;
-};
 const num = (value: Raw, key: string, fallback: number, min: number): number => {
   const n = value[key];
   return typeof n === 'number' && Number.isInteger(n) && n >= min ? n : fallback;
@@ -35,12 +32,12 @@ function portOf(value: unknown, container: Raw): number | undefined {
 }
 
 function actionOf(probe: Raw, container: Raw): ProbeAction | undefined {
-  const exec = obj(probe, 'exec');
+  const exec = objectAt(probe, 'exec');
   if (exec !== undefined) {
     const command = Array.isArray(exec['command']) ? exec['command'].filter((c): c is string => typeof c === 'string') : [];
     return command.length > 0 ? { type: 'exec', command } : undefined;
   }
-  const http = obj(probe, 'httpGet');
+  const http = objectAt(probe, 'httpGet');
   if (http !== undefined) {
     const port = portOf(http['port'], container);
     if (port === undefined) return undefined;
@@ -54,7 +51,7 @@ function actionOf(probe: Raw, container: Raw): ProbeAction | undefined {
       headers,
     };
   }
-  const tcp = obj(probe, 'tcpSocket');
+  const tcp = objectAt(probe, 'tcpSocket');
   if (tcp !== undefined) {
     const port = portOf(tcp['port'], container);
     return port === undefined ? undefined : { type: 'tcpSocket', port, ...(typeof tcp['host'] === 'string' ? { host: tcp['host'] } : {}) };
@@ -82,12 +79,12 @@ function probeOf(probe: Raw | undefined, container: Raw, kind: 'startup' | 'live
 
 /** The probes of container `name` in `pod` (init containers have none). */
 export function containerProbesOf(pod: JsonObject, name: string): ContainerProbes {
-  const spec = obj(pod, 'spec');
+  const spec = objectAt(pod, 'spec');
   const containers = spec !== undefined && Array.isArray(spec['containers']) ? spec['containers'] : [];
   const container = containers.find((c) => isJsonObject(c) && c['name'] === name);
   if (!isJsonObject(container)) return {};
-  const startup = probeOf(obj(container, 'startupProbe'), container, 'startup');
-  const liveness = probeOf(obj(container, 'livenessProbe'), container, 'liveness');
-  const readiness = probeOf(obj(container, 'readinessProbe'), container, 'readiness');
+  const startup = probeOf(objectAt(container, 'startupProbe'), container, 'startup');
+  const liveness = probeOf(objectAt(container, 'livenessProbe'), container, 'liveness');
+  const readiness = probeOf(objectAt(container, 'readinessProbe'), container, 'readiness');
   return { ...(startup === undefined ? {} : { startup }), ...(liveness === undefined ? {} : { liveness }), ...(readiness === undefined ? {} : { readiness }) };
 }

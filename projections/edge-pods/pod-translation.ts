@@ -3,25 +3,9 @@
 // the edge reports (KubeEdge's edged does the same with the kubelet's status manager).
 import { isJsonObject, type JsonObject, type JsonValue } from '../../kernel/index.js';
 import { kubectlStatus, podPhase, type PodSpecInput, type PresentPodState } from '../../actors/index.js';
+import { arrayAt, objectAt, stringAt, stringsAt } from '../kube/json-fields.js';
 
 const RESTART_POLICIES = ['Always', 'OnFailure', 'Never'] as const;
-
-const objectAt = (value: unknown, key: string): Record<string, unknown> | undefined => {
-  const child = isJsonObject(value) ? value[key] : undefined;
-  return isJsonObject(child) ? child : undefined;
-};
-const stringAt = (value: unknown, key: string): string | undefined => {
-  const child = isJsonObject(value) ? value[key] : undefined;
-  return typeof child === 'string' ? child : undefined;
-};
-const stringsAt = (value: unknown, key: string): string[] | undefined => {
-  const child = isJsonObject(value) ? value[key] : undefined;
-  return Array.isArray(child) && child.every((s) => typeof s === 'string') ? (child as string[]) : undefined;
-};
-const arrayAt = (value: unknown, key: string): readonly unknown[] => {
-  const child = isJsonObject(value) ? value[key] : undefined;
-  return Array.isArray(child) ? child : [];
-};
 
 /** The container fields the process runtime honours; the rest of the spec stays on the Pod for the agent. */
 function containerInputOf(container: unknown): PodSpecInput['containers'][number] {

@@ -8,6 +8,7 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { JsonObject, Result } from '../../kernel/index.js';
 import type { QueryError, QueryRequest } from '../stream/requests.js';
+import { sendPaced } from './socket-backpressure.js';
 import { Channel, EXEC_SUBPROTOCOL, LOG_OPENED, LogClose, execFailure, framed, podStreamContent, podStreamRequestOf, type PodStreamRequest } from './pod-stream.protocol.js';
 
 export interface CloudPodStreamDeps {
@@ -125,16 +126,7 @@ function relayExec(kubectl: WebSocket, edge: WebSocket): void {
   edge.on('error', () => undefined);
   const pipe = (from: WebSocket, to: WebSocket): void => {
     from.on('message', (data: Buffer) => {
-      if (to.readyState !== to.OPEN) return;
-      to.send(data, { binary: true });
-      if (to.bufferedAmount > RELAY_BUFFERED_BYTES_MAX) {
-        from.pause();
-        const resume = setInterval(() => {
-          if (to.bufferedAmount > RELAY_BUFFERED_BYTES_MAX / 2 && to.readyState === to.OPEN) return;
-          clearInterval(resume);
-          from.resume();
-        }, 10);
-      }
+      if (to.readyState === to.OPEN) sendPaced(to, from, data, RELAY_BUFFERED_BYTES_MAX);
     });
     from.on('close', () => to.close(1000));
   };

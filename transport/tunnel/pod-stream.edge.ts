@@ -5,6 +5,7 @@ import type { WebSocket } from 'ws';
 import { err, ok, type JsonValue, type Result } from '../../kernel/index.js';
 import type { ContainerRuntime } from '../../runtime/index.js';
 import type { QueryFrame } from '../frames/frame.js';
+import { sendPaced } from './socket-backpressure.js';
 import { Channel, LOG_OPENED, LogClose, execFailure, execStatus, framed, parsePodStreamContent, type PodStreamRequest } from './pod-stream.protocol.js';
 
 /** The pods the edge runs: uid and container names by namespace and name. */
@@ -73,17 +74,7 @@ async function serveLog(runtime: Pick<ContainerRuntime, 'logs'>, uid: string, co
   }
   const stream = log.value;
   socket.send(LOG_OPENED);
-  stream.on('data', (chunk: Buffer) => {
-    socket.send(chunk);
-    if (socket.bufferedAmount > LOG_BUFFERED_BYTES_MAX) {
-      stream.pause();
-      const resume = setInterval(() => {
-        if (socket.bufferedAmount > LOG_BUFFERED_BYTES_MAX / 2) return;
-        clearInterval(resume);
-        stream.resume();
-      }, 10);
-    }
-  });
+  stream.on('data', (chunk: Buffer) => sendPaced(socket, stream, chunk, LOG_BUFFERED_BYTES_MAX));
   stream.on('end', () => socket.close(1000, 'end of log'));
   stream.on('error', () => socket.close(1011, 'log read failed'));
   socket.on('close', () => stream.destroy());
