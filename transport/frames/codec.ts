@@ -190,9 +190,14 @@ function findTreeProblem(value: unknown, depth: number, at: (string | number)[])
     }
     return undefined;
   }
-  for (const key of Object.keys(value)) {
+  // for-in, not Object.keys: no array per object. JSON.parse and the senders' plain objects have no
+  // enumerable inherited keys, and an own `__proto__` key is enumerated like any other.
+  for (const key in value) {
     if (key === FORBIDDEN_KEY) return { problem: 'forbiddenKey', path: formatPath(at), message: `has the forbidden key ${FORBIDDEN_KEY}` };
-    const found = findChildProblem((value as Raw)[key], depth, at, key);
+    const child = (value as Raw)[key];
+    // Strings, booleans and null are always acceptable: no descent (and no path push) for them.
+    if (typeof child !== 'object' && typeof child !== 'number') continue;
+    const found = findChildProblem(child, depth, at, key);
     if (found !== undefined) return found;
   }
   return undefined;

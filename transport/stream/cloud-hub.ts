@@ -44,6 +44,7 @@ import {
 } from '../sync/index.js';
 import type { HubLog } from './edge-hub.js';
 import { DecisionQueue } from './decision-queue.js';
+import { CoreTimers } from './core-timers.js';
 import { PendingQueries, QUERY_RATE_DEFAULT, QUERY_TIMEOUT_MS_DEFAULT, TokenBucket, answerQuery, refuseQuery, type QueryError, type QueryRequest, type QueryResponder } from './requests.js';
 import { StreamSession, defaultLiveness, freshStamp, type Liveness, type SessionEnd } from './session.js';
 import { DownFrameWriter, atCloud, cloudFrameOf, type ReceivedUp } from './wire.js';
@@ -98,7 +99,7 @@ interface NodeEntry {
   /** The up receiver's and the down planner's decisions, each run in order. */
   upQueue: DecisionQueue<UpDecisionRun>;
   downQueue: DecisionQueue<DownDecisionRun>;
-  timers: Map<string, NodeJS.Timeout>;
+  timers: CoreTimers;
   violations: ViolationWindow;
   violationCount: number;
   bucket: TokenBucket;
@@ -228,7 +229,7 @@ export class CloudHub extends EventEmitter<{ linked: [nodeName: string, mode: 'r
     for (const entry of this.#nodes.values()) {
       entry.session?.close(1001, 'cloud stopping');
       entry.queries.failAll('the cloud hub stopped');
-      for (const timer of entry.timers.values()) clearTimeout(timer);
+      entry.timers.cancelAll();
     }
     await Promise.all([...this.#nodes.values()].flatMap((e) => [e.upQueue.settled(), e.downQueue.settled()]));
   }
@@ -254,7 +255,7 @@ export class CloudHub extends EventEmitter<{ linked: [nodeName: string, mode: 'r
             (run) => this.#executeDown(entry, run.session, run.decision),
             (error) => this.#storeFailed(entry, error),
           ),
-          timers: new Map(),
+          timers: new CoreTimers(),
           violations: emptyViolationWindow,
           violationCount: 0,
           bucket: new TokenBucket((this.options.queryRate ?? QUERY_RATE_DEFAULT).perSecond, (this.options.queryRate ?? QUERY_RATE_DEFAULT).burst),
@@ -439,7 +440,7 @@ export class CloudHub extends EventEmitter<{ linked: [nodeName: string, mode: 'r
     if (this.#nodes.get(entry.name) !== entry) return;
     this.#log.warn({ node: entry.name, error: (error as Error).message }, 'node sync write failed; dropping the node state');
     this.#nodes.delete(entry.name);
-    for (const timer of entry.timers.values()) clearTimeout(timer);
+    entry.timers.cancelAll();
     entry.session?.close(1011, 'node sync store failed; reconnect');
     entry.session = null;
   }
@@ -527,18 +528,11 @@ export class CloudHub extends EventEmitter<{ linked: [nodeName: string, mode: 'r
   }
 
   #arm(entry: NodeEntry, name: string, afterMs: number, fire: () => void): void {
-    this.#cancel(entry, name);
-    const timer = setTimeout(() => {
-      entry.timers.delete(name);
-      fire();
-    }, afterMs);
-    timer.unref();
-    entry.timers.set(name, timer);
+    entry.timers.arm(name, afterMs, fire);
   }
 
   #cancel(entry: NodeEntry, name: string): void {
-    clearTimeout(entry.timers.get(name));
-    entry.timers.delete(name);
+    entry.timers.cancel(name);
   }
 }
 

@@ -50,6 +50,7 @@ import { PendingQueries, QUERY_TIMEOUT_MS_DEFAULT, answerQuery, type QueryError,
 import { StreamSession, defaultLiveness, freshStamp, type Liveness, type SessionEnd } from './session.js';
 import { UpFrameWriter, atEdge, defaultUpRoute, edgeFrameOf, type UpRoute } from './wire.js';
 import { byteStreamSessionOf } from './byte-streams.js';
+import { CoreTimers } from './core-timers.js';
 
 /** Reconnect back-off: exponential from min to max, each delay drawn uniformly from its upper half (jitter). */
 export interface Backoff {
@@ -153,7 +154,7 @@ export class EdgeHub extends EventEmitter<{
   #hello: EdgeHello | null = null;
   #helloTimer: NodeJS.Timeout | undefined;
   #reconnectTimer: NodeJS.Timeout | undefined;
-  #timers = new Map<string, NodeJS.Timeout>();
+  readonly #timers = new CoreTimers();
   #delayMs: number;
   #writes: Promise<unknown> = Promise.resolve();
   #queries = new PendingQueries();
@@ -297,7 +298,7 @@ export class EdgeHub extends EventEmitter<{
     this.#phase = 'stopped';
     clearTimeout(this.#reconnectTimer);
     clearTimeout(this.#helloTimer);
-    for (const timer of this.#timers.values()) clearTimeout(timer);
+    this.#timers.cancelAll();
     this.#session?.close(1001, 'edge stopping');
     this.#queries.failAll('the edge hub stopped');
     await this.#writes.catch(() => undefined);
@@ -317,6 +318,17 @@ export class EdgeHub extends EventEmitter<{
     if (typeof frame.event.data === 'object' && frame.event.data !== null) this.#dataJson.set(frame.event.data, json);
     return Buffer.byteLength(json, 'utf8') + Buffer.byteLength(frame.event.type, 'utf8') + UP_MESSAGE_OVERHEAD_BYTES;
   };
+
+  /**
+   * The JSON kept at report time, forgotten once used: the outbox entry may live until compaction,
+   * and a kilobyte string held that long survives into the old generation (a fifth of the up path's
+   * cost went to GC). A resend reads the entry back from the journal and writes it again.
+   */
+  #takeDataJson(data: object): string | undefined {
+    const json = this.#dataJson.get(data);
+    if (json !== undefined) this.#dataJson.delete(data);
+    return json;
+  }
 
   #connect(): void {
     if (this.#phase === 'stopped') return;
@@ -458,7 +470,7 @@ export class EdgeHub extends EventEmitter<{
       case 'send': {
         // Up events were checked when reported, and their size measured for the outbox with room for the envelope.
         const data = decision.frame.event.data;
-        const json = typeof data === 'object' && data !== null ? this.#dataJson.get(data) : undefined;
+        const json = typeof data === 'object' && data !== null ? this.#takeDataJson(data) : undefined;
         const sent =
           json === undefined
             ? this.#session?.send(edgeFrameOf(decision.frame, this.options.nodeName, freshStamp(), this.#route), true)
@@ -533,17 +545,10 @@ export class EdgeHub extends EventEmitter<{
   }
 
   #arm(name: string, afterMs: number, fire: () => void): void {
-    this.#cancel(name);
-    const timer = setTimeout(() => {
-      this.#timers.delete(name);
-      fire();
-    }, afterMs);
-    timer.unref();
-    this.#timers.set(name, timer);
+    this.#timers.arm(name, afterMs, fire);
   }
 
   #cancel(name: string): void {
-    clearTimeout(this.#timers.get(name));
-    this.#timers.delete(name);
+    this.#timers.cancel(name);
   }
 }

@@ -3,7 +3,7 @@
 // only once every commit up to the acknowledged frame is durable.
 import { invariant, type JsonValue } from '../../kernel/index.js';
 import { LayeredMap } from './layered-map.js';
-import { transition, type ArmTimer, type CancelTimer, type Resume, type SendFrame, type Transition } from './sync.decisions.js';
+import { transition, type AckTimer, type ArmTimer, type CancelTimer, type Resume, type SendFrame, type Transition } from './sync.decisions.js';
 import { objectsPerNodeMax, type AckPolicy } from './sync.limits.js';
 import { compareResourceVersions, type AckFrame, type DesiredFrame, type DownFrame, type ObjectKey, type ResourceVersion, type SyncMode, type TombstoneFrame, type Uid } from './sync.messages.js';
 
@@ -33,7 +33,7 @@ export interface DownReceiverLink {
   readonly accepted: number;
   readonly awaiting: readonly Awaiting[];
   readonly lastAck: number;
-  readonly ackTimerArmed: boolean;
+  readonly ackTimer: AckTimer;
   /** Full resync only: uids the cloud sent on this connection; the rest goes at the synced marker. */
   readonly confirmed: LayeredMap<Uid, true>;
 }
@@ -71,7 +71,7 @@ export function startDownReceiver(durable: { readonly clusterId: string | null; 
 
 /** The handshake succeeded with the cloud of `clusterId`; seqs restart at 1. */
 export function downReceiverLinkUp(state: DownReceiverState, mode: SyncMode, clusterId: string): Step {
-  return transition({ ...state, link: { mode, clusterId, accepted: 0, awaiting: [], lastAck: 0, ackTimerArmed: false, confirmed: LayeredMap.empty() } });
+  return transition({ ...state, link: { mode, clusterId, accepted: 0, awaiting: [], lastAck: 0, ackTimer: 'none', confirmed: LayeredMap.empty() } });
 }
 
 /** The connection closed; commits in flight still land, their acks are not owed to anyone. */
@@ -124,13 +124,13 @@ export function downCommitted(state: DownReceiverState, commitId: number, policy
   return withAck({ ...next, link: { ...link, awaiting: link.awaiting.filter((a) => a.commitId > commitId) } }, policy, []);
 }
 
-/** The batching timer fired: acknowledge whatever is durable and not yet acknowledged. */
+/** The ack timer (batching delay or end of turn) fired: acknowledge whatever is durable and not yet acknowledged. */
 export function downAckDelayFired(state: DownReceiverState): Step {
   const link = state.link;
   if (link === null) return transition(state);
   const durable = durableThrough(link);
-  if (durable <= link.lastAck) return transition({ ...state, link: { ...link, ackTimerArmed: false } });
-  return transition({ ...state, link: { ...link, lastAck: durable, ackTimerArmed: false } }, [{ type: 'send', frame: { kind: 'ack', upTo: durable } }]);
+  if (durable <= link.lastAck) return transition({ ...state, link: { ...link, ackTimer: 'none' } });
+  return transition({ ...state, link: { ...link, lastAck: durable, ackTimer: 'none' } }, [{ type: 'send', frame: { kind: 'ack', upTo: durable } }]);
 }
 
 /** Frames through here are applied and every commit they rely on is durable. */
@@ -198,18 +198,21 @@ function applySynced(state: DownReceiverState, link: DownReceiverLink): Applied 
   return { kind: 'apply', held, link: { ...link, mode: 'resume', confirmed: LayeredMap.empty() }, changes, clusterId: link.clusterId };
 }
 
-/** Acks now when N durable frames wait, else makes sure the timer will. */
+/** Acks now when N durable frames wait, else makes sure a timer will: at the end of the turn once caught up, else after the delay. */
 function withAck(state: DownReceiverState, policy: AckPolicy, decisions: readonly DownReceiverDecision[]): Step {
   const link = state.link;
   if (link === null) return transition(state, decisions);
   const durable = durableThrough(link);
   if (durable <= link.lastAck) return transition(state, decisions);
-  // Caught up (every accepted frame durable, no commit in flight): ack now, as the cloud's window may
-  // be waiting on it. Under a burst, batches stay N frames.
-  const caughtUp = durable === link.accepted && state.committing.length === 0;
-  if (durable - link.lastAck >= policy.ackEveryFrames || caughtUp) {
+  if (durable - link.lastAck >= policy.ackEveryFrames) {
     return transition({ ...state, link: { ...link, lastAck: durable } }, [...decisions, { type: 'send', frame: { kind: 'ack', upTo: durable } }]);
   }
-  if (link.ackTimerArmed) return transition(state, decisions);
-  return transition({ ...state, link: { ...link, ackTimerArmed: true } }, [...decisions, { type: 'armTimer', timer: 'downAckDelay', afterMs: policy.ackDelayMs }]);
+  // Caught up (every accepted frame durable, no commit in flight): the cloud's window may be waiting
+  // on this ack, so it goes out when the I/O in progress is done; frames read in the same turn join it.
+  if (durable === link.accepted && state.committing.length === 0) {
+    if (link.ackTimer === 'turnEnd') return transition(state, decisions);
+    return transition({ ...state, link: { ...link, ackTimer: 'turnEnd' } }, [...decisions, { type: 'armTimer', timer: 'downAckDelay', afterMs: 0 }]);
+  }
+  if (link.ackTimer !== 'none') return transition(state, decisions);
+  return transition({ ...state, link: { ...link, ackTimer: 'delay' } }, [...decisions, { type: 'armTimer', timer: 'downAckDelay', afterMs: policy.ackDelayMs }]);
 }

@@ -31,6 +31,8 @@ function holdingA(mode: SyncMode = 'resume', clusterId: string | null = 'c2'): D
   return downReceiverLinkUp(startDownReceiver({ clusterId, held }), mode, 'c2').state;
 }
 
+const armTurnEnd = { type: 'armTimer', timer: 'downAckDelay', afterMs: 0 } as const;
+
 describe('given an edge holding a at rv 10', () => {
   it('commits a newer revision, and acks it only once the commit is durable', () => {
     const frame = desired(1, 'ua', 'a', 11);
@@ -80,12 +82,13 @@ describe('given an edge holding a at rv 10', () => {
     given(after1).when((s) => downFrameReceived(s, desired(3, 'ua', 'a', 12), policy)).then([{ type: 'resume', reason: 'down seq gap: expected 2, got 3' }]);
   });
 
-  it('acks at once a frame that needed no commit when nothing else is in flight', () => {
+  it('acks at the end of the I/O turn a frame that needed no commit when nothing else is in flight', () => {
     const linked = downReceiverLinkUp(startDownReceiver({ clusterId: 'c2', held: [] }), 'resume', 'c2').state;
-    given(linked).when((s) => downFrameReceived(s, { kind: 'synced', seq: 1 }, batching)).then([ack(1)]);
+    const armed = given(linked).when((s) => downFrameReceived(s, { kind: 'synced', seq: 1 }, batching)).then([armTurnEnd]);
+    given(armed).when((s) => downAckDelayFired(s)).then([ack(1)]);
   });
 
-  it('batches acks while commits are in flight: every ackEveryFrames durable frames, when the timer fires, or once caught up', () => {
+  it('batches acks while commits are in flight: every ackEveryFrames durable frames, when the timer fires, or at the end of the turn once caught up', () => {
     let state = downReceiverLinkUp(startDownReceiver({ clusterId: 'c2', held: [] }), 'resume', 'c2').state;
     for (let seq = 1; seq <= 4; seq++) state = downFrameReceived(state, desired(seq, `u${seq}`, `o${seq}`, seq), batching).state;
     const one = given(state).when((s) => downCommitted(s, 1, batching)).then([{ type: 'armTimer', timer: 'downAckDelay', afterMs: 50 }]);
@@ -94,7 +97,8 @@ describe('given an edge holding a at rv 10', () => {
       .when((s) => downCommitted(s, 2, batching))
       .when((s) => downCommitted(s, 3, batching))
       .then([ack(3)]);
-    given(three).when((s) => downCommitted(s, 4, batching)).then([ack(4)]);
+    const caughtUp = given(three).when((s) => downCommitted(s, 4, batching)).then([armTurnEnd]);
+    given(caughtUp).when((s) => downAckDelayFired(s)).then([ack(4)]);
   });
 
   it('finishes commits after a disconnect without acking them to anyone', () => {

@@ -16,7 +16,16 @@ export interface SendFrame<F> {
   readonly frame: F;
 }
 
-/** (Re)start the named timer: an armed timer of that name is replaced. When it fires, feed the core `timerFired`. */
+/**
+ * A receiver's ack timer: not armed, armed for the batching delay (`ackDelayMs`), or armed for the
+ * end of the host's current I/O turn (afterMs 0), used once the receiver has caught up.
+ */
+export type AckTimer = 'none' | 'delay' | 'turnEnd';
+
+/**
+ * (Re)start the named timer: an armed timer of that name is replaced. When it fires, feed the core
+ * `timerFired`. `afterMs` 0 means "when the I/O in progress is done" (setImmediate), not a clock tick.
+ */
 export interface ArmTimer<N extends TimerName> {
   readonly type: 'armTimer';
   readonly timer: N;

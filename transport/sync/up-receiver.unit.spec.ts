@@ -23,6 +23,7 @@ const effect = (seq: number) => ({ type: 'performEffect', journalId: 'j1', seq, 
 const record = (seq: number) => ({ type: 'recordPosition', journalId: 'j1', seq }) as const;
 const ack = (upTo: number) => ({ type: 'send', frame: { kind: 'ack', upTo } }) as const;
 const armDelay = { type: 'armTimer', timer: 'upAckDelay', afterMs: 100 } as const;
+const armTurnEnd = { type: 'armTimer', timer: 'upAckDelay', afterMs: 0 } as const;
 
 const linked = (applied: number): UpReceiverState => upReceiverLinkUp(startUpReceiver({ journalId: 'j1', applied })).state;
 
@@ -65,9 +66,38 @@ describe('given an event handed to the effect port', () => {
       .when((s) => upEffectPerformed(s, 'j1', 4))
       .then([record(4)]);
     expect(state.recorded).toBe(3);
-    given(state)
+    const caughtUp = given(state)
       .when((s) => upPositionRecorded(s, 'j1', 4, policy))
+      .then([armTurnEnd]);
+    given(caughtUp)
+      .when((s) => upAckDelayFired(s))
       .then([ack(4)]);
+  });
+
+  it('once caught up, acks at the end of the I/O turn, and frames recorded in the same turn join that ack', () => {
+    const armed = given(linked(0))
+      .when((s) => upFrameReceived(s, up(1), policy))
+      .when((s) => upEffectPerformed(s, 'j1', 1))
+      .when((s) => upPositionRecorded(s, 'j1', 1, policy))
+      .then([armTurnEnd]);
+    given(armed)
+      .when((s) => upFrameReceived(s, up(2), policy))
+      .when((s) => upEffectPerformed(s, 'j1', 2))
+      .when((s) => upPositionRecorded(s, 'j1', 2, { ...policy, ackEveryFrames: 10 }))
+      .then([]);
+  });
+
+  it('a receiver that catches up while the batching delay runs moves the ack to the end of the turn', () => {
+    const batching = given(linked(0))
+      .when((s) => upFrameReceived(s, up(1), policy))
+      .when((s) => upFrameReceived(s, up(2), policy))
+      .when((s) => upEffectPerformed(s, 'j1', 1))
+      .when((s) => upPositionRecorded(s, 'j1', 1, policy))
+      .then([armDelay]);
+    given(batching)
+      .when((s) => upEffectPerformed(s, 'j1', 2))
+      .when((s) => upPositionRecorded(s, 'j1', 2, { ...policy, ackEveryFrames: 10 }))
+      .then([armTurnEnd]);
   });
 
   it('waits for the batch (or the timer) while accepted frames still await their effect', () => {
@@ -120,7 +150,7 @@ describe('given an event handed to the effect port', () => {
       .when((s) => upEffectPerformed(s, 'j1', 1))
       .when((s) => upPositionRecorded(s, 'j1', 1, policy))
       .then([]);
-    expect(upReceiverLinkUp(state).state.link).toEqual({ lastAck: 1, ackTimerArmed: false });
+    expect(upReceiverLinkUp(state).state.link).toEqual({ lastAck: 1, ackTimer: 'none' });
   });
 
   it('ignores completions for a journal it no longer follows', () => {
