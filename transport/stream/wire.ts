@@ -88,6 +88,8 @@ const UP_ROUTES_CACHED_MAX = 4096;
  */
 export class UpFrameWriter {
   readonly #routes = new Map<string, string>();
+  /** The last route written: consecutive events of one resource (the common case) skip the key and the lookup. */
+  #last: { readonly route: UpRoute; readonly json: string } | undefined;
 
   constructor(
     private readonly nodeName: string,
@@ -99,17 +101,25 @@ export class UpFrameWriter {
     invariant(isId(stamp.msgId) && isTimestampMs(stamp.timestampMs), 'the stamp is a valid msg_id and time');
     invariant(message.event.type !== '' && message.event.type.length <= LABEL_CHARS_MAX, 'the event type fits header.type');
     const where = this.route(message.event);
+    const header = `{"msg_id":${JSON.stringify(stamp.msgId)},"timestamp":${stamp.timestampMs},"type":${JSON.stringify(message.event.type)},"seq":${message.seq}}`;
+    return `{"header":${header},"route":${this.#routeJson(message, stamp, where)},"content":${dataJson}}`;
+  }
+
+  #routeJson(message: UpFrame, stamp: Stamp, where: UpRoute): string {
+    const last = this.#last;
+    // Compared by identity: a route function hands out the same object for the node's own resource.
+    if (last !== undefined && last.route.resource === where.resource && last.route.source === where.source && last.route.operation === where.operation) return last.json;
     const key = `${where.source} ${where.operation} ${formatWireResource(where.resource)}`;
-    let routeJson = this.#routes.get(key);
-    if (routeJson === undefined) {
+    let json = this.#routes.get(key);
+    if (json === undefined) {
       // The builder checks the route once (a well-formed resource, device events are updates).
       const frame = edgeFrameOf(message, this.nodeName, stamp, () => where);
-      routeJson = JSON.stringify(frame.route);
+      json = JSON.stringify(frame.route);
       if (this.#routes.size >= UP_ROUTES_CACHED_MAX) this.#routes.clear();
-      this.#routes.set(key, routeJson);
+      this.#routes.set(key, json);
     }
-    const header = `{"msg_id":${JSON.stringify(stamp.msgId)},"timestamp":${stamp.timestampMs},"type":${JSON.stringify(message.event.type)},"seq":${message.seq}}`;
-    return `{"header":${header},"route":${routeJson},"content":${dataJson}}`;
+    this.#last = { route: where, json };
+    return json;
   }
 }
 

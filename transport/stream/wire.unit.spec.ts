@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_FRAME_LIMITS, FRAME_DEPTH_MAX, contentHash, decodeFrame, desiredContentOf, encodeFrame } from '../frames/codec.js';
 import fc from 'fast-check';
-import { DownFrameWriter, UpFrameWriter, atCloud, atEdge, cloudFrameOf, defaultUpRoute, edgeFrameOf, objectKeyOf, resourceOfKey } from './wire.js';
+import { DownFrameWriter, UpFrameWriter, atCloud, atEdge, cloudFrameOf, defaultUpRoute, edgeFrameOf, objectKeyOf, resourceOfKey, type UpRoute } from './wire.js';
 import type { CloudToEdgeFrame, DownFrame, EdgeToCloudFrame, UpFrame } from '../sync/index.js';
 import type { JsonValue } from '../../kernel/index.js';
 
@@ -87,6 +87,24 @@ describe('UpFrameWriter', () => {
         expect(writer.write(message, at, JSON.stringify(data))).toBe(encodeFrame(edgeFrameOf(message, 'edge-1', at, route)));
       }),
     );
+  });
+});
+
+describe('UpFrameWriter, given one resource object routed two ways', () => {
+  it('writes each event with its own source and operation, not the route it wrote last', () => {
+    const resource = { kind: 'object', namespace: 'default', type: 'podstatus', name: 'web' } as const;
+    const routes: readonly UpRoute[] = [
+      { source: 'edged', operation: 'update', resource },
+      { source: 'metamanager', operation: 'patch', resource },
+      { source: 'edged', operation: 'update', resource },
+    ];
+    let next = 0;
+    const writer = new UpFrameWriter('edge-1', () => routes[next]!);
+    for (const [i, where] of routes.entries()) {
+      next = i;
+      const message: UpFrame = { kind: 'up', seq: i + 1, event: { type: 'PodStatusReported.v1', data: { n: i } } };
+      expect(writer.write(message, stamp, JSON.stringify({ n: i }))).toBe(encodeFrame(edgeFrameOf(message, 'edge-1', stamp, () => where)));
+    }
   });
 });
 
