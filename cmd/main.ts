@@ -86,8 +86,9 @@ program
   .option('--data-dir <dir>', 'where the credentials (<dir>/edge-pki) and the journal (<dir>/edge/journal.db) live', './.edgehive')
   .option('--meta-server-port <port>', 'port of the read-only local Kubernetes API on 127.0.0.1 (KubeEdge\'s MetaServer; 0: a free one)', '10550')
   .option('--no-meta-server', 'do not serve the local API')
+  .option('--labels <k=v,...>', 'labels the node registers with, e.g. site=plant-3,zone=line-a (as keadm join --labels)')
   .addOption(logLevelOption())
-  .action(async (options: { cloud: string; name: string; token?: string; bootstrap?: string; dataDir: string; metaServer: boolean; metaServerPort: string; logLevel: string }) => {
+  .action(async (options: { cloud: string; name: string; token?: string; bootstrap?: string; dataDir: string; metaServer: boolean; metaServerPort: string; labels?: string; logLevel: string }) => {
     const { runEdge } = await import('./edge/edge.js');
     process.exitCode = await runEdge(options, stdio, stopSignal(), logger(options.logLevel, 'edge'));
   });

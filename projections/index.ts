@@ -8,5 +8,6 @@ export { PodSupervisor, type PodSupervisorOptions, type SupervisorLog } from './
 export { launchOf, quantityBytes, type HeldObjects } from './edge-pods/container-launch.js';
 export { reflect, type ReflectorEvent, type ReflectorOptions } from './kube/reflector.js';
 export { LocalView, type HeldEntry } from './edge-pods/local-view.js';
-export { nodeStatusReport, type HostFacts } from './edge-pods/node-status.js';
+export { nodeStatusReport, observedConditions, type HostFacts, type HostPressure } from './edge-pods/node-status.js';
+export { NodeAgent, type NodeAgentOptions } from './edge-pods/node-agent.js';
 export { NODE_LEASE_DURATION_SECONDS, NODE_LEASE_NAMESPACE, NodeLeaseWriter } from './edge-controller/lease-responder.js';

@@ -21,6 +21,7 @@ let kubectl: KubectlRunner;
 let localKubectl: KubectlRunner;
 let metaServerUrl: string;
 let kubeconfigPath: string;
+let streamUrl: string;
 const edgeDir = (): string => join(root, 'edge-1');
 
 beforeAll(async () => {
@@ -29,10 +30,10 @@ beforeAll(async () => {
   cloud = startEdgehive(['cloud', '--data-dir', cloudDir]);
   const kubeconfig = (await cloud.waitForLine(/^export KUBECONFIG=/, 40_000)).slice('export KUBECONFIG='.length);
   kubeconfigPath = kubeconfig;
-  const streamUrl = (await cloud.waitForLine(/^Stream: /)).slice('Stream: '.length);
+  streamUrl = (await cloud.waitForLine(/^Stream: /)).slice('Stream: '.length);
   const token = await createJoinTokenInDataDir(cloudDir, { nowMs: Date.now() });
   if (!token.ok) throw new Error(token.error.message);
-  edge = startEdgehive(['edge', '--cloud', streamUrl, '--name', 'edge-1', '--data-dir', edgeDir(), '--token', token.value.token, '--meta-server-port', '0']);
+  edge = startEdgehive(['edge', '--cloud', streamUrl, '--name', 'edge-1', '--data-dir', edgeDir(), '--token', token.value.token, '--meta-server-port', '0', '--labels', 'site=plant-3']);
   metaServerUrl = (await edge.waitForLine(/^metaserver /, 40_000)).slice('metaserver '.length);
   await edge.waitForLine(/^linked \(/, 40_000);
   kubectl = kubectlRunner(requireKubectl('1.32'), kubeconfig, join(root, 'home'), join(root, 'kube-cache'));
@@ -102,10 +103,11 @@ async function edgeProcesses(uid: string): Promise<number[]> {
 }
 
 describe('pods on an edge node', () => {
-  it('registers the node Ready with the edge role label', async () => {
+  it('registers the node Ready with the edge role label and the labels of its flags', async () => {
     const ready = await untilKubectl(['get', 'node', 'edge-1', '-o', 'jsonpath={.status.conditions[?(@.type=="Ready")].status}'], (out) => out === 'True', 'edge-1 Ready');
     expect(ready).toBe('True');
     expect(await kubectlOk(['get', 'nodes', '-l', 'node-role.kubernetes.io/edge', '-o', 'name'])).toContain('node/edge-1');
+    expect(await kubectlOk(['get', 'nodes', '-l', 'site=plant-3', '-o', 'name'])).toContain('node/edge-1');
     // Its heartbeat: a Lease in kube-node-lease held by the node, renewed every quarter of its 40 s.
     const leaseArgs = ['get', 'lease', 'edge-1', '-n', 'kube-node-lease', '-o', 'jsonpath={.spec.holderIdentity} {.spec.leaseDurationSeconds} {.spec.renewTime}'];
     const first = await untilKubectl(leaseArgs, (out) => out.startsWith('edge-1 40 '), 'the node Lease');
@@ -186,5 +188,14 @@ describe('pods on an edge node', () => {
     while (edge.lines.filter((l) => l.startsWith('node deleted in the cluster')).length <= before && Date.now() < refusedAgain) await new Promise((resolve) => setTimeout(resolve, 100));
     expect(edge.lines.filter((l) => l.startsWith('node deleted in the cluster')).length).toBeGreaterThan(before);
     expect((await kubectl.run(['get', 'node', 'edge-1'])).code).not.toBe(0);
-  }, 90_000);
+    // Killed and started again, the agent remembers (its node actor's journal) that the Node is gone:
+    // the pod stays stopped and the node is not registered behind the cluster's back.
+    edge.child.kill('SIGKILL');
+    await new Promise((resolve) => edge.child.once('exit', resolve));
+    edge = startEdgehive(['edge', '--cloud', streamUrl, '--name', 'edge-1', '--data-dir', edgeDir(), '--meta-server-port', '0']);
+    await edge.waitForLine(/^node deleted in the cluster; its pods stay stopped/, 40_000);
+    await edge.waitForLine(/^node deleted in the cluster \(/, 20_000);
+    expect(await edgeProcesses(uid)).toEqual([]);
+    expect((await kubectl.run(['get', 'node', 'edge-1'])).code).not.toBe(0);
+  }, 120_000);
 });

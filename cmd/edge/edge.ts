@@ -2,12 +2,12 @@
 // reuse the credentials in <dataDir>/edge-pki), opens its SQLite journal with the sync tables, and
 // keeps an EdgeHub linked to the cloud, renewing its certificate before it runs out. Progress goes
 // to stdout one greppable line at a time; structured logs go to stderr.
-import { mkdir } from 'node:fs/promises';
-import { arch, cpus, hostname, release, totalmem } from 'node:os';
+import { mkdir, statfs } from 'node:fs/promises';
+import { arch, cpus, freemem, hostname, release, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ActorHost } from '../../actors/index.js';
 import { describeMetaServerStartError, metaServerPortDefault, startMetaServer, type MetaServer } from '../../k8s/index.js';
-import { LocalView, NODE_LEASE_DURATION_SECONDS, NODE_LEASE_NAMESPACE, POD_STATUS_REPORTED, PodSupervisor, nodeStatusReport, type HostFacts } from '../../projections/index.js';
+import { LocalView, NODE_LEASE_DURATION_SECONDS, NODE_LEASE_NAMESPACE, NodeAgent, POD_STATUS_REPORTED, PodSupervisor, observedConditions, type HostFacts, type HostPressure } from '../../projections/index.js';
 import { openProcessRuntime, type ContainerRuntime } from '../../runtime/index.js';
 import type { Logger } from 'pino';
 import { describeJournalOpenError, openSqliteJournal, type SqliteEventStore } from '../../journal/index.js';
@@ -41,6 +41,8 @@ export interface EdgeOptions {
   /** The local read-only API's port (KubeEdge's MetaServer): default 10550, `0` for a free one; false turns it off. */
   readonly metaServer?: boolean;
   readonly metaServerPort?: string;
+  /** `--labels k=v,k2=v2`: labels the node registers with (kubelet's --node-labels, keadm join --labels). */
+  readonly labels?: string;
 }
 
 export interface EdgeIo {
@@ -69,6 +71,8 @@ export async function runEdge(options: EdgeOptions, io: EdgeIo, stop: AbortSigna
   if (!urls.ok) return fail(io, urls.error);
   const metaServerPort = parseMetaServerPort(options);
   if (!metaServerPort.ok) return fail(io, metaServerPort.error);
+  const labels = parseNodeLabels(options.labels ?? '');
+  if (!labels.ok) return fail(io, labels.error);
   const dataDir = resolve(options.dataDir);
   const existing = await existingCredentials(dataDir, options, io);
   if (!existing.ok) return fail(io, existing.error);
@@ -87,9 +91,14 @@ export async function runEdge(options: EdgeOptions, io: EdgeIo, stop: AbortSigna
     await journal.value.store.close();
     return fail(io, `the process runtime cannot start: ${runtime.error.message}`);
   }
-  const link = await startLink({ nodeName: options.name, dataDir, urls: urls.value, credentials: credentials.value, journal: journal.value, runtime: runtime.value, metaServerPort: metaServerPort.value, io, log });
+  const link = await startLink({ nodeName: options.name, dataDir, urls: urls.value, credentials: credentials.value, journal: journal.value, runtime: runtime.value, metaServerPort: metaServerPort.value, labels: labels.value, io, log });
+  if (!link.ok) {
+    await runtime.value.close();
+    await journal.value.store.close();
+    return fail(io, link.error);
+  }
   await new Promise<void>((resolve) => (stop.aborted ? resolve() : stop.addEventListener('abort', () => resolve(), { once: true })));
-  await link.stop();
+  await link.value.stop();
   await runtime.value.close();
   await journal.value.store.close();
   return 0;
@@ -157,12 +166,13 @@ interface LinkContext {
   readonly runtime: ContainerRuntime;
   /** Undefined: no local API. */
   readonly metaServerPort: number | undefined;
+  readonly labels: Readonly<Record<string, string>>;
   readonly io: EdgeIo;
   readonly log: Logger;
 }
 
-/** Starts the hub, its progress lines, outbox compaction and certificate rotation; `stop` ends all of them. */
-async function startLink(context: LinkContext): Promise<{ stop(): Promise<void> }> {
+/** Starts the hub, the node and pod actors, progress lines, outbox compaction and certificate rotation; `stop` ends all of them. */
+async function startLink(context: LinkContext): Promise<Result<{ stop(): Promise<void> }, string>> {
   const { nodeName, dataDir, urls, io, log } = context;
   let stopping = false;
   let reporting = false;
@@ -178,11 +188,18 @@ async function startLink(context: LinkContext): Promise<{ stop(): Promise<void> 
     byteStream: servePodStreams(context.runtime, { pod: (namespace, name) => podOf(view, namespace, name) }),
     log,
   });
+  const host = new ActorHost({ store: context.journal.store, clock: systemClock, ids: randomIds, origin: nodeName });
+  const agent = await NodeAgent.start({ nodeName, host, facts: hostFacts, labels: context.labels, report: (events) => hub.report(events), clock: systemClock, log });
+  if (!agent.ok) {
+    await hub.stop();
+    return err(agent.error);
+  }
+  const node = agent.value;
   const local = await startLocalApi(context, view);
   const supervisor = new PodSupervisor({
     nodeName,
     hostIP: HOST_IP,
-    host: new ActorHost({ store: context.journal.store, clock: systemClock, ids: randomIds, origin: nodeName }),
+    host,
     runtime: context.runtime,
     held: view,
     report: (events) => {
@@ -193,17 +210,18 @@ async function startLink(context: LinkContext): Promise<{ stop(): Promise<void> 
     ids: randomIds,
     log,
   });
-  await supervisor.start(view.pods());
-  io.out(`pods: ${supervisor.states().size} from the journal`);
+  // A node deleted in the cluster keeps its pods stopped, across restarts, until the cloud accepts it again.
+  await supervisor.start(node.decommissioned ? [] : view.pods());
+  io.out(node.decommissioned ? 'node deleted in the cluster; its pods stay stopped until it is accepted again' : `pods: ${supervisor.states().size} from the journal`);
   hub.on('desired', (changes) => {
     if (view.apply(changes)) void supervisor.reconcile(view.pods());
     local.refresh();
   });
-  const facts = hostFacts();
+  // The node's conditions as observed now; the actor journals changes, and the status goes up as a heartbeat.
+  const observeNode = async (): Promise<void> => node.observe(observedConditions(await hostPressure(dataDir)));
   const reportNode = (): void => {
-    void hub.report([nodeStatusReport(facts, {}, new Date().toISOString())]).then((reported) => {
-      if (!reported.ok) log.warn({ error: reported.error }, 'node status not journaled');
-    });
+    if (hub.status().phase !== 'linked') return;
+    observeNode().catch((error: Error) => log.warn({ error: error.message }, 'node status not reported'));
   };
   const nodeStatusTimer = setInterval(reportNode, NODE_STATUS_REPORT_MS);
   nodeStatusTimer.unref();
@@ -220,27 +238,33 @@ async function startLink(context: LinkContext): Promise<{ stop(): Promise<void> 
   hub.on('linked', (mode, clusterId) => {
     io.out(`linked (${mode}) to cluster ${clusterId}`);
     upToDateShown = false;
-    reportNode();
     renewLease();
-    if (mode !== 'full') return;
     // PROTOCOL.md: after a full resync the edge reports its current state, since the cloud may lack
-    // history. The cloud applying it also gives its NodeSync this journal's first position, which is
-    // what lets the next link resume. It is sent here rather than through EdgeHub's `stateReport`
-    // hook (same moment, same effect) so that "up to date" waits for it.
+    // history: every pod's status and the node's. The cloud applying them also gives its NodeSync
+    // this journal's first position, which is what lets the next link resume. "Up to date" waits for them.
     reporting = true;
-    supervisor.reportAll();
-    void hub.report([agentState(hub.status().heldObjects)]).then((reported) => {
-      reporting = false;
-      if (!reported.ok) log.warn({ error: reported.error }, 'state report not journaled');
-    });
+    if (mode === 'full') supervisor.reportAll();
+    const wasDecommissioned = node.decommissioned;
+    void hostPressure(dataDir)
+      .then((pressure) => node.linked(observedConditions(pressure)))
+      .then(async () => {
+        if (!wasDecommissioned) return;
+        io.out('node accepted again by the cluster; running its pods');
+        await supervisor.reconcile(view.pods());
+      })
+      .catch((error: Error) => log.warn({ error: error.message }, 'node status not reported'))
+      .finally(() => {
+        reporting = false;
+      });
   });
   hub.on('unlinked', (end) => {
     if (stopping) return;
     if (end.code === CLOSE_NODE_DELETED) {
       io.out(`node deleted in the cluster (${end.reason}); stopping its pods`);
-      void supervisor.reconcile([]);
+      void node.deleted().then(() => supervisor.reconcile([]));
       return;
     }
+    void node.unlinked();
     io.out(`disconnected: ${end.code} ${end.reason === '' ? '(no reason given)' : end.reason}; retrying`);
   });
   const progress = setInterval(() => {
@@ -260,7 +284,7 @@ async function startLink(context: LinkContext): Promise<{ stop(): Promise<void> 
     failed: (message, retryInMs) => io.out(`certificate rotation failed: ${message}; retrying in ${Math.round(retryInMs / 1000)} s`),
   });
   hub.start();
-  return {
+  return ok({
     stop: async () => {
       stopping = true;
       clearInterval(progress);
@@ -271,7 +295,7 @@ async function startLink(context: LinkContext): Promise<{ stop(): Promise<void> 
       await hub.stop();
       await local.close();
     },
-  };
+  });
 }
 
 /** A pod the edge holds, for kubectl logs/exec: its uid and container names. */
@@ -324,16 +348,6 @@ function rotationPorts(dataDir: string, urls: EdgeUrls): RotationPorts {
       return renewed.ok ? ok(renewed.value) : err({ message: renewed.error.message });
     },
   };
-}
-
-/**
- * The edge's current state for the report after a full resync. Until the node actor runs here (a
- * later issue reports its NodeRegistered/NodeConditionsChanged state instead), that is the agent's
- * own: its version and how many desired objects it holds. It names no resource, so it goes up as
- * this node's status, the one thing a node may always write.
- */
-function agentState(desiredObjectsHeld: number): UpEvent {
-  return { type: 'NodeAgentReported.v1', data: { agent: 'edgehive', version: AGENT_VERSION, desiredObjectsHeld } };
 }
 
 interface LocalApi {
@@ -402,6 +416,45 @@ function parseMetaServerPort(options: EdgeOptions): Result<number | undefined, s
   const text = options.metaServerPort ?? String(metaServerPortDefault);
   const port = /^\d{1,5}$/.test(text) ? Number(text) : Number.NaN;
   return Number.isInteger(port) && port <= 65535 ? ok(port) : err(`--meta-server-port must be a port number (0 for a free one), got '${text}'`);
+}
+
+/** What the host shows now: available memory, and free space where the data dir lives (the kubelet's nodefs). */
+async function hostPressure(dataDir: string): Promise<HostPressure> {
+  const fs = await statfs(dataDir);
+  return { memoryAvailableBytes: freemem(), diskAvailableBytes: fs.bavail * fs.bsize, diskTotalBytes: fs.blocks * fs.bsize };
+}
+
+/**
+ * `--labels k=v,k2=v2`, as kubelet's --node-labels: each key an optional DNS subdomain prefix and a
+ * name of up to 63 characters, each value up to 63 characters of the label alphabet (or empty).
+ */
+export function parseNodeLabels(text: string): Result<Readonly<Record<string, string>>, string> {
+  const labels: Record<string, string> = {};
+  if (text.trim() === '') return ok(labels);
+  for (const item of text.split(',')) {
+    const at = item.indexOf('=');
+    if (at < 0) return err(`--labels: '${item}' is not key=value`);
+    const key = item.slice(0, at).trim();
+    const value = item.slice(at + 1).trim();
+    const problem = labelKeyProblem(key) ?? (labelValue.test(value) ? undefined : `the value of ${key} must be at most 63 characters of [A-Za-z0-9._-], starting and ending with a letter or digit`);
+    if (problem !== undefined) return err(`--labels: ${problem}`);
+    if (key in labels) return err(`--labels: ${key} is given twice`);
+    labels[key] = value;
+  }
+  return ok(labels);
+}
+
+const labelName = /^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
+const labelValue = /^(|[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)$/;
+const dnsSubdomain = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+function labelKeyProblem(key: string): string | undefined {
+  const slash = key.indexOf('/');
+  const prefix = slash < 0 ? undefined : key.slice(0, slash);
+  const name = slash < 0 ? key : key.slice(slash + 1);
+  if (prefix !== undefined && (prefix.length > 253 || !dnsSubdomain.test(prefix))) return `the key ${key} has a prefix that is not a DNS subdomain`;
+  if (!labelName.test(name)) return `the key ${key} must end in a name of at most 63 characters of [A-Za-z0-9._-], starting and ending with a letter or digit`;
+  return undefined;
 }
 
 /** What the node reports about its host. */

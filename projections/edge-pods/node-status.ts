@@ -1,6 +1,7 @@
-// The Node status an edge reports (the kubelet's node status manager): Ready while the agent runs,
-// the host's addresses, capacity and system info, and the labels it registers with. Pure: the agent
-// passes in what it read from the host.
+// The Node status an edge reports (the kubelet's node status manager): the conditions the agent
+// observes, the host's addresses, capacity and system info, and the labels it registers with. Pure:
+// the agent passes in what it read from the host and what its node actor holds.
+import type { ConditionReport, NodeCondition } from '../../actors/index.js';
 import type { JsonObject } from '../../kernel/index.js';
 import type { UpEvent } from '../../transport/index.js';
 import { NODE_STATUS_REPORTED } from '../reports/edge-reports.js';
@@ -19,28 +20,56 @@ export interface HostFacts {
   readonly podsMax: number;
 }
 
-const condition = (type: string, status: 'True' | 'False', reason: string, message: string, at: string): JsonObject => ({
-  type,
-  status,
-  reason,
-  message,
-  lastHeartbeatTime: at,
-  lastTransitionTime: at,
-});
-
 /** Kubernetes' GOARCH names for Node.status.nodeInfo.architecture. */
 const GOARCH: Readonly<Record<string, string>> = { x64: 'amd64', arm64: 'arm64', arm: 'arm', ia32: '386', ppc64: 'ppc64le', s390x: 's390x' };
 
-/** The report: `labels` from the agent's flags go with it (the cloud adds the edge role label). */
-export function nodeStatusReport(facts: HostFacts, labels: Readonly<Record<string, string>>, at: string): UpEvent {
+/** What the host shows now, for the node's pressure conditions. */
+export interface HostPressure {
+  readonly memoryAvailableBytes: number;
+  /** Free space of the filesystem holding the data dir (the kubelet's nodefs). */
+  readonly diskAvailableBytes: number;
+  readonly diskTotalBytes: number;
+}
+
+/** The kubelet's default hard eviction thresholds: memory.available < 100Mi, nodefs.available < 10%. */
+export const MEMORY_AVAILABLE_BYTES_MIN = 100 * 1024 * 1024;
+export const DISK_AVAILABLE_FRACTION_MIN = 0.1;
+
+/**
+ * The node's conditions as the agent observes them, with KubeEdge's reasons: Ready while the agent
+ * runs, memory and disk pressure by the kubelet's eviction thresholds. The node actor stamps when
+ * each one last changed.
+ */
+export function observedConditions(pressure: HostPressure): readonly ConditionReport[] {
+  const memoryLow = pressure.memoryAvailableBytes < MEMORY_AVAILABLE_BYTES_MIN;
+  const diskLow = pressure.diskTotalBytes > 0 && pressure.diskAvailableBytes / pressure.diskTotalBytes < DISK_AVAILABLE_FRACTION_MIN;
+  return [
+    { type: 'Ready', status: 'True', reason: 'EdgeReady', message: 'edge is posting ready status' },
+    memoryLow
+      ? { type: 'MemoryPressure', status: 'True', reason: 'EdgeHasInsufficientMemory', message: `edge has less than ${MEMORY_AVAILABLE_BYTES_MIN / 1024 / 1024}Mi of memory available` }
+      : { type: 'MemoryPressure', status: 'False', reason: 'EdgeHasSufficientMemory', message: 'edge has sufficient memory available' },
+    diskLow
+      ? { type: 'DiskPressure', status: 'True', reason: 'EdgeHasDiskPressure', message: `edge has less than ${DISK_AVAILABLE_FRACTION_MIN * 100}% of its disk available` }
+      : { type: 'DiskPressure', status: 'False', reason: 'EdgeHasNoDiskPressure', message: 'edge has no disk pressure' },
+    { type: 'PIDPressure', status: 'False', reason: 'EdgeHasSufficientPID', message: 'edge has sufficient PID available' },
+  ];
+}
+
+/** What the node actor holds: its registered labels and its conditions with their transition times. */
+export interface RegisteredNode {
+  readonly labels: Readonly<Record<string, string>>;
+  readonly conditions: readonly NodeCondition[];
+}
+
+/**
+ * The Node status report: the node's labels (from the agent's flags; the cloud adds the edge role
+ * label too) and conditions from the node actor, each heartbeat at `at`, and the host's addresses,
+ * capacity and system info as read now.
+ */
+export function nodeStatusReport(facts: HostFacts, node: RegisteredNode, at: string): UpEvent {
   const capacity = { cpu: String(facts.cpus), memory: `${Math.floor(facts.memoryBytes / 1024)}Ki`, pods: String(facts.podsMax) };
   const Status: JsonObject = {
-    conditions: [
-      condition('Ready', 'True', 'EdgeReady', 'edgehive edge agent is running', at),
-      condition('MemoryPressure', 'False', 'EdgeHasSufficientMemory', 'edge has sufficient memory available', at),
-      condition('DiskPressure', 'False', 'EdgeHasNoDiskPressure', 'edge has no disk pressure', at),
-      condition('PIDPressure', 'False', 'EdgeHasSufficientPID', 'edge has sufficient PID available', at),
-    ],
+    conditions: node.conditions.map((c) => ({ type: c.type, status: c.status, reason: c.reason, message: c.message, lastHeartbeatTime: at, lastTransitionTime: c.lastTransitionTime })),
     addresses: [
       { type: 'InternalIP', address: facts.hostIP },
       { type: 'Hostname', address: facts.hostname },
@@ -60,5 +89,5 @@ export function nodeStatusReport(facts: HostFacts, labels: Readonly<Record<strin
       architecture: GOARCH[facts.architecture] ?? facts.architecture,
     },
   };
-  return { type: NODE_STATUS_REPORTED, data: { Labels: { ...labels }, Status } };
+  return { type: NODE_STATUS_REPORTED, data: { Labels: { ...node.labels }, Status } };
 }
