@@ -149,6 +149,18 @@ describe('pods on an edge node', () => {
     expect(await edgeProcesses(uid)).toEqual([]);
   });
 
+  it('kubectl attach follows a running container\'s output until it ends, then exits 0', async () => {
+    const script = "let n = 0; const t = setInterval(() => { console.log('tick ' + ++n); if (n === 16) { clearInterval(t); } }, 250)";
+    await kubectlOk(['apply', '-f', '-'], podYaml('talker', script, '  restartPolicy: Never\n'));
+    await untilKubectl(['logs', 'talker'], (out) => out.includes('tick 2\n'), 'talker ticking');
+    const attached = await kubectl.run(['attach', 'talker', '-c', 'app']);
+    expect(attached.code).toBe(0);
+    // From the moment it attached: later ticks, not the log from the start.
+    expect(attached.stdout).toMatch(/tick 16\n$/);
+    expect(attached.stdout).not.toMatch(/^tick 1\n/);
+    await kubectlOk(['delete', 'pod', 'talker', '--timeout=60s']);
+  }, 60_000);
+
   it('shows a pod whose container has no command as Failed with the reason in kubectl describe, and the agent keeps serving', async () => {
     await kubectlOk(['apply', '-f', '-'], `apiVersion: v1\nkind: Pod\nmetadata:\n  name: no-command\nspec:\n  nodeName: edge-1\n  containers:\n  - name: app\n    image: nginx:1.27\n`);
     await untilKubectl(['get', 'pod', 'no-command', '-o', 'jsonpath={.status.phase}'], (out) => out === 'Failed', 'no-command Failed');

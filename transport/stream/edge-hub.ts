@@ -321,8 +321,8 @@ export class EdgeHub extends EventEmitter<{
 
   /**
    * The JSON kept at report time, forgotten once used: the outbox entry may live until compaction,
-   * and a kilobyte string held that long survives into the old generation (a fifth of the up path's
-   * cost went to GC). A resend reads the entry back from the journal and writes it again.
+   * and a string held that long is promoted to the old generation, which every scavenge then pays
+   * for. A resend reads the entry back from the journal and writes it again.
    */
   #takeDataJson(data: object): string | undefined {
     const json = this.#dataJson.get(data);

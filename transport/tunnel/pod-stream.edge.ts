@@ -1,6 +1,6 @@
-// The edge end of kubectl logs/exec (KubeEdge's EdgeStream): a byte stream the cloud opened for a
-// pod is served from the container runtime — a log as raw bytes after one opening message, an exec
-// in kubectl's v5 channel framing, which the cloud relays unchanged.
+// The edge end of kubectl logs/exec/attach (KubeEdge's EdgeStream): a byte stream the cloud opened
+// for a pod is served from the container runtime — a log as raw bytes after one opening message, an
+// exec or an attach in kubectl's v5 channel framing, which the cloud relays unchanged.
 import type { WebSocket } from 'ws';
 import { err, ok, type JsonValue, type Result } from '../../kernel/index.js';
 import type { ContainerRuntime } from '../../runtime/index.js';
@@ -39,6 +39,7 @@ export function servePodStreams(runtime: Pick<ContainerRuntime, 'logs' | 'exec'>
 async function serve(runtime: Pick<ContainerRuntime, 'logs' | 'exec'>, uid: string, container: string, request: PodStreamRequest, socket: WebSocket): Promise<void> {
   socket.on('error', () => undefined);
   if (request.kind === 'log') return serveLog(runtime, uid, container, request, socket);
+  if (request.kind === 'attach') return serveAttach(runtime, uid, container, socket);
   // kubectl may send stdin (and its end) before the command has started: hold it until then.
   const early: Buffer[] = [];
   let deliver = (data: Buffer): void => void early.push(data);
@@ -76,6 +77,28 @@ async function serveLog(runtime: Pick<ContainerRuntime, 'logs'>, uid: string, co
   socket.send(LOG_OPENED);
   stream.on('data', (chunk: Buffer) => sendPaced(socket, stream, chunk, LOG_BUFFERED_BYTES_MAX));
   stream.on('end', () => socket.close(1000, 'end of log'));
+  stream.on('error', () => socket.close(1011, 'log read failed'));
+  socket.on('close', () => stream.destroy());
+}
+
+/**
+ * Attach without a terminal or stdin: the container's output from now on (its log, followed from
+ * the end), on the stdout channel, until the container ends; then a Success status, as the kubelet
+ * ends an attach whose process exited.
+ */
+async function serveAttach(runtime: Pick<ContainerRuntime, 'logs'>, uid: string, container: string, socket: WebSocket): Promise<void> {
+  const log = await runtime.logs(uid, container, { previous: false, tailLines: 0, follow: true });
+  if (!log.ok) {
+    socket.send(framed(Channel.error, JSON.stringify(execFailure(log.error.message))));
+    socket.close(1000);
+    return;
+  }
+  const stream = log.value;
+  stream.on('data', (chunk: Buffer) => sendPaced(socket, stream, framed(Channel.stdout, chunk), LOG_BUFFERED_BYTES_MAX));
+  stream.on('end', () => {
+    socket.send(framed(Channel.error, JSON.stringify(execStatus(0))));
+    socket.close(1000);
+  });
   stream.on('error', () => socket.close(1011, 'log read failed'));
   socket.on('close', () => stream.destroy());
 }

@@ -1,6 +1,6 @@
-// kubectl logs/exec through the stream (KubeEdge's CloudStream/EdgeStream): what the cloud asks the
-// edge for, and kubectl's own exec framing (`v5.channel.k8s.io`), which the edge speaks end to end
-// so the cloud only relays. Pure: parsing and building, no sockets.
+// kubectl logs/exec/attach through the stream (KubeEdge's CloudStream/EdgeStream): what the cloud
+// asks the edge for, and kubectl's own exec framing (`v5.channel.k8s.io`, attach uses it too), which
+// the edge speaks end to end so the cloud only relays. Pure: parsing and building, no sockets.
 import { err, isJsonObject, ok, type JsonObject, type JsonValue, type Result } from '../../kernel/index.js';
 
 /** The WebSocket subprotocol of kubectl ≥ 1.30 exec/attach (platform-notes §8.2). */
@@ -12,7 +12,9 @@ export const Channel = { stdin: 0, stdout: 1, stderr: 2, error: 3, resize: 4, cl
 /** What the cloud asks an edge to stream for one pod (the query's resource names the pod). */
 export type PodStreamRequest =
   | { readonly kind: 'log'; readonly container: string | null; readonly follow: boolean; readonly tailLines: number | null; readonly previous: boolean }
-  | { readonly kind: 'exec'; readonly container: string | null; readonly command: readonly string[]; readonly stdin: boolean };
+  | { readonly kind: 'exec'; readonly container: string | null; readonly command: readonly string[]; readonly stdin: boolean }
+  /** The running container's output from now on, until it ends (its stdin is not kept open by the process runtime). */
+  | { readonly kind: 'attach'; readonly container: string | null };
 
 /** Tail lines kept at most (the kubelet bounds them likewise). */
 const TAIL_LINES_MAX = 100_000;
@@ -36,7 +38,12 @@ export function podStreamRequestOf(subresource: string, query: URLSearchParams):
     if (query.get('tty') === 'true') return err('exec -t: the process runtime has no terminals; run kubectl exec without -t (with -i for stdin)');
     return ok({ kind: 'exec', container, command, stdin: query.get('stdin') === 'true' });
   }
-  return err(`pods/${subresource} is not served at the edge (logs and exec are)`);
+  if (subresource === 'attach') {
+    if (query.get('tty') === 'true') return err('attach -t: the process runtime has no terminals; run kubectl attach without -t');
+    if (query.get('stdin') === 'true') return err("attach -i: the process runtime does not keep a container's stdin open; run kubectl attach without -i to follow its output");
+    return ok({ kind: 'attach', container });
+  }
+  return err(`pods/${subresource} is not served at the edge (logs, exec and attach are)`);
 }
 
 /** The request as query content, and back on the edge (which trusts nothing it did not check). */
@@ -55,7 +62,8 @@ export function parsePodStreamContent(content: JsonValue): Result<PodStreamReque
     if (!Array.isArray(command) || command.length === 0 || command.length > EXEC_ARGV_MAX || !command.every((c) => typeof c === 'string')) return err('exec needs a command of strings');
     return ok({ kind: 'exec', container, command: command as string[], stdin: content['stdin'] === true });
   }
-  return err('a pod stream request is a log or an exec');
+  if (content['kind'] === 'attach') return ok({ kind: 'attach', container });
+  return err('a pod stream request is a log, an exec or an attach');
 }
 
 /** The metav1.Status kubectl reads on channel 3 when the command ended (exit code in details). */
