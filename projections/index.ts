@@ -11,3 +11,5 @@ export { LocalView, type HeldEntry } from './edge-pods/local-view.js';
 export { nodeStatusReport, observedConditions, type HostFacts, type HostPressure } from './edge-pods/node-status.js';
 export { NodeAgent, type NodeAgentOptions } from './edge-pods/node-agent.js';
 export { NODE_LEASE_DURATION_SECONDS, NODE_LEASE_NAMESPACE, NodeLeaseWriter } from './edge-controller/lease-responder.js';
+export { PodScheduler, DEFAULT_SCHEDULER_NAME, type PodSchedulerOptions } from './scheduler/pod-scheduler.js';
+export { placePod, type Placement } from './scheduler/placement.js';

@@ -6,7 +6,7 @@ import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { KubeConfig } from '@kubernetes/client-node';
-import { EdgeController, EdgeStatusWriter, NodeLeaseWriter } from '../../projections/index.js';
+import { EdgeController, EdgeStatusWriter, NodeLeaseWriter, PodScheduler } from '../../projections/index.js';
 import { ensureClusterPki, startEmbeddedApiServer, type ClusterPki, type EmbeddedApiServer } from '../../k8s/index.js';
 import { type Result, err, ok } from '../../kernel/index.js';
 import {
@@ -195,10 +195,14 @@ async function startStreamSide(dataDir: string, clusterId: string, kubeconfigPat
     return listening;
   }
   const { stream, bootstrap } = listening.value;
+  // The embedded API has no kube-scheduler: this one binds pods that name no node (a real cluster schedules its own).
+  const scheduler = new PodScheduler({ kubeConfig: kc, now: () => new Date(), log });
+  scheduler.start();
   return ok({
     streamUrl: stream.url,
     bootstrapUrl: bootstrap.url,
     close: async () => {
+      await scheduler.stop();
       controller.stop();
       await hub!.close();
       await Promise.all([stream.close(), bootstrap.close()]);

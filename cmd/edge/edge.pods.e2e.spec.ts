@@ -161,6 +161,22 @@ describe('pods on an edge node', () => {
     await kubectlOk(['delete', 'pod', 'talker', '--timeout=60s']);
   }, 60_000);
 
+  it('schedules a pod that names no node onto the edge node its nodeSelector matches, and leaves one no node matches Pending with the reason', async () => {
+    const unbound = (name: string, site: string): string =>
+      `apiVersion: v1\nkind: Pod\nmetadata:\n  name: ${name}\nspec:\n  nodeSelector:\n    site: ${site}\n  containers:\n  - name: app\n    image: node:20\n    command: [${JSON.stringify(process.execPath)}, "-e", "setInterval(() => {}, 1000)"]\n`;
+    await kubectlOk(['apply', '-f', '-'], unbound('placed', 'plant-3'));
+    await untilKubectl(['get', 'pod', 'placed', '-o', 'jsonpath={.spec.nodeName} {.status.phase}'], (out) => out === 'edge-1 Running', 'placed Running on edge-1');
+    expect(await kubectlOk(['describe', 'pod', 'placed'])).toMatch(/Scheduled\s+\S+\s+default-scheduler\s+Successfully assigned default\/placed to edge-1/);
+    await kubectlOk(['apply', '-f', '-'], unbound('stranded', 'nowhere'));
+    const why = "0/1 nodes are available: 1 node(s) didn't match Pod's node affinity/selector.";
+    await untilKubectl(['get', 'pod', 'stranded', '-o', 'jsonpath={.status.conditions[?(@.type=="PodScheduled")].message}'], (out) => out === why, 'stranded unschedulable');
+    const described = await kubectlOk(['describe', 'pod', 'stranded']);
+    expect(described).toContain('FailedScheduling');
+    expect(described).toMatch(/Node:\s+<none>/);
+    expect(await kubectlOk(['get', 'pod', 'stranded', '-o', 'jsonpath={.status.phase}'])).toBe('Pending');
+    await kubectlOk(['delete', 'pod', 'placed', 'stranded', '--timeout=60s']);
+  }, 60_000);
+
   it('shows a pod whose container has no command as Failed with the reason in kubectl describe, and the agent keeps serving', async () => {
     await kubectlOk(['apply', '-f', '-'], `apiVersion: v1\nkind: Pod\nmetadata:\n  name: no-command\nspec:\n  nodeName: edge-1\n  containers:\n  - name: app\n    image: nginx:1.27\n`);
     await untilKubectl(['get', 'pod', 'no-command', '-o', 'jsonpath={.status.phase}'], (out) => out === 'Failed', 'no-command Failed');

@@ -130,6 +130,19 @@ describe('given a server and a CoreV1Api from its kubeconfig', () => {
     expect((await core.listNamespacedPod({ namespace })).items).toEqual([]);
   });
 
+  it('binds an unbound Pod once through pods/binding (a scheduler\'s write), while a Pod update still may not set spec.nodeName', async () => {
+    const created = await core.createNamespacedPod({ namespace, body: pod('unbound') });
+    const moved = { ...created, spec: { ...created.spec!, nodeName: 'edge-1' } };
+    expect(await apiErrorOf(core.replaceNamespacedPod({ name: 'unbound', namespace, body: moved }))).toMatchObject({ code: 422, body: { reason: 'Invalid' } });
+    const binding = (node: string) => ({ apiVersion: 'v1', kind: 'Binding', metadata: { name: 'unbound', namespace }, target: { apiVersion: 'v1', kind: 'Node', name: node } });
+    await core.createNamespacedPodBinding({ name: 'unbound', namespace, body: binding('edge-1') });
+    expect((await core.readNamespacedPod({ name: 'unbound', namespace })).spec?.nodeName).toBe('edge-1');
+    expect(await apiErrorOf(core.createNamespacedPodBinding({ name: 'unbound', namespace, body: binding('edge-2') }))).toMatchObject({
+      code: 409,
+      body: { reason: 'Conflict', message: expect.stringContaining('pod unbound is already assigned to node "edge-1"') },
+    });
+  });
+
   it('creates, reads, lists, replaces and deletes a ConfigMap', async () => {
     const created = await core.createNamespacedConfigMap({ namespace, body: configMap('settings', { mode: 'eco' }) });
     expect(created).toMatchObject({ kind: 'ConfigMap', metadata: { name: 'settings', namespace }, data: { mode: 'eco' } });

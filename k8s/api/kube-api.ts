@@ -719,8 +719,9 @@ export class KubeApi {
     const binding = body.value as Any;
     const node = binding?.target?.name;
     if (typeof node !== 'string' || node === '') return failure(invalid('', 'Binding', name, [{ field: 'target.name', type: 'FieldValueRequired', message: 'Required value' }]));
+    // Through pods/binding, as upstream: the one write that may set spec.nodeName, which a pod update may not change.
     const bound = this.#update(
-      { ...target, subresource: undefined },
+      { ...target, subresource: 'binding' },
       name,
       undefined,
       (current) => {
