@@ -59,8 +59,9 @@ program
   .option('--stream-port <port>', 'port of the edges\' mTLS stream, printed as "Stream: wss://…" (default: a free one, P)')
   .option('--bootstrap-port <port>', 'port where edges join and renew certificates, printed as "Join: https://…" (default: the stream port + 2)')
   .option('--insecure', 'serve the embedded API over plain HTTP without authentication', false)
+  .option('--node-monitor-grace-period <seconds>', 'how long a node may stay silent before it goes Unknown and is tainted NoSchedule (default 40)')
   .addOption(logLevelOption())
-  .action(async (options: { dataDir: string; kubeconfig?: string; apiPort?: string; streamPort?: string; bootstrapPort?: string; insecure: boolean; logLevel: string }) => {
+  .action(async (options: { dataDir: string; kubeconfig?: string; apiPort?: string; streamPort?: string; bootstrapPort?: string; insecure: boolean; nodeMonitorGracePeriod?: string; logLevel: string }) => {
     const { runCloud } = await import('./cloud/cloud.js');
     process.exitCode = await runCloud(options, stdio, stopSignal(), logger(options.logLevel, 'cloud'));
   });

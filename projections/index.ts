@@ -13,3 +13,4 @@ export { NodeAgent, type NodeAgentOptions } from './edge-pods/node-agent.js';
 export { NODE_LEASE_DURATION_SECONDS, NODE_LEASE_NAMESPACE, NodeLeaseWriter } from './edge-controller/lease-responder.js';
 export { PodScheduler, DEFAULT_SCHEDULER_NAME, type PodSchedulerOptions } from './scheduler/pod-scheduler.js';
 export { placePod, type Placement } from './scheduler/placement.js';
+export { NodeLifecycleController, type NodeLifecycleOptions } from './node-lifecycle/node-lifecycle-controller.js';

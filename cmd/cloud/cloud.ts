@@ -6,7 +6,7 @@ import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { KubeConfig } from '@kubernetes/client-node';
-import { EdgeController, EdgeStatusWriter, NodeLeaseWriter, PodScheduler } from '../../projections/index.js';
+import { EdgeController, EdgeStatusWriter, NodeLeaseWriter, NodeLifecycleController, PodScheduler } from '../../projections/index.js';
 import { ensureClusterPki, startEmbeddedApiServer, type ClusterPki, type EmbeddedApiServer } from '../../k8s/index.js';
 import { type Result, err, ok } from '../../kernel/index.js';
 import {
@@ -35,6 +35,8 @@ export interface CloudOptions {
   readonly streamPort?: string;
   readonly bootstrapPort?: string;
   readonly insecure: boolean;
+  /** Seconds a node may stay silent before it goes Unknown (kube-controller-manager's flag of that name); 40 by default. */
+  readonly nodeMonitorGracePeriod?: string;
 }
 
 export interface CloudIo {
@@ -62,6 +64,8 @@ export async function runCloud(options: CloudOptions, io: CloudIo, stop: AbortSi
   }
   const ports = parsePorts(options);
   if (!ports.ok) return fail(io, ports.error);
+  const graceSeconds = parseGraceSeconds(options.nodeMonitorGracePeriod);
+  if (!graceSeconds.ok) return fail(io, graceSeconds.error);
   const dataDir = resolve(options.dataDir);
   // kubectl logs/exec reach the pod's edge through the hub, which starts after the API server.
   const late: LateStreamSide = { hub: undefined, podNode: () => undefined };
@@ -72,7 +76,7 @@ export async function runCloud(options: CloudOptions, io: CloudIo, stop: AbortSi
   const started = await startEmbeddedApiServer({ dataDir, port: ports.value.api, insecure: options.insecure, podStreams: podLogHandler(tunnel), podUpgrades: podUpgradeHandler(tunnel) });
   if (!started.ok) return fail(io, started.error);
   const server = started.value;
-  const stream = await startStreamSide(dataDir, server.clusterId, server.kubeconfigPath, ports.value, log, late);
+  const stream = await startStreamSide(dataDir, server.clusterId, server.kubeconfigPath, ports.value, log, late, graceSeconds.value * 1000);
   if (!stream.ok) {
     await server.close();
     return fail(io, stream.error);
@@ -135,7 +139,7 @@ interface LateStreamSide {
   podNode: (namespace: string, name: string) => string | undefined;
 }
 
-async function startStreamSide(dataDir: string, clusterId: string, kubeconfigPath: string, ports: Ports, log: Logger, late: LateStreamSide): Promise<Result<StreamSide, string>> {
+async function startStreamSide(dataDir: string, clusterId: string, kubeconfigPath: string, ports: Ports, log: Logger, late: LateStreamSide, nodeGraceMs: number): Promise<Result<StreamSide, string>> {
   // The embedded API server made the PKI already (unless --insecure); this reuses it, or makes it.
   const pki = await ensureClusterPki(join(dataDir, CLOUD_PKI_DIR_NAME), { hosts: [CLOUD_HOST, 'localhost'] });
   if (!pki.ok) return err(pki.error.message);
@@ -198,17 +202,33 @@ async function startStreamSide(dataDir: string, clusterId: string, kubeconfigPat
   // The embedded API has no kube-scheduler: this one binds pods that name no node (a real cluster schedules its own).
   const scheduler = new PodScheduler({ kubeConfig: kc, now: () => new Date(), log });
   scheduler.start();
+  // And no kube-controller-manager: a silent node goes Unknown and is tainted NoSchedule (its pods
+  // stay: edge autonomy), and pods of a deleted node are garbage-collected after 40 s.
+  const lifecycle = new NodeLifecycleController({ kubeConfig: kc, monotonicMs: () => performance.now(), now: () => new Date(), graceMs: nodeGraceMs, log });
+  lifecycle.start();
   return ok({
     streamUrl: stream.url,
     bootstrapUrl: bootstrap.url,
     close: async () => {
       await scheduler.stop();
+      await lifecycle.stop();
       controller.stop();
       await hub!.close();
       await Promise.all([stream.close(), bootstrap.close()]);
       await nodeSync.value.close();
     },
   });
+}
+
+/** Edges renew their Lease every 10 s: a shorter grace would call a healthy node Unknown. */
+const NODE_GRACE_SECONDS_MIN = 15;
+
+/** `--node-monitor-grace-period`: whole seconds, at least 15; 40 when not given. */
+function parseGraceSeconds(text: string | undefined): Result<number, string> {
+  if (text === undefined) return ok(40);
+  const seconds = /^\d{1,6}$/.test(text) ? Number(text) : Number.NaN;
+  if (!Number.isInteger(seconds) || seconds < NODE_GRACE_SECONDS_MIN) return err(`--node-monitor-grace-period must be whole seconds, at least ${NODE_GRACE_SECONDS_MIN} (edges renew their Lease every 10 s), got '${text}'`);
+  return ok(seconds);
 }
 
 function startBootstrap(pki: ClusterPki, port: number, handler: ReturnType<typeof createNodeBootstrapHandler>) {

@@ -27,7 +27,8 @@ const edgeDir = (): string => join(root, 'edge-1');
 beforeAll(async () => {
   root = mkdtempSync(join(tmpdir(), 'edgehive-edge-pods-'));
   const cloudDir = join(root, 'cloud');
-  cloud = startEdgehive(['cloud', '--data-dir', cloudDir]);
+  // A short grace, so a silent node goes Unknown within the spec's patience (edges renew every 10 s).
+  cloud = startEdgehive(['cloud', '--data-dir', cloudDir, '--node-monitor-grace-period', '15']);
   const kubeconfig = (await cloud.waitForLine(/^export KUBECONFIG=/, 40_000)).slice('export KUBECONFIG='.length);
   kubeconfigPath = kubeconfig;
   streamUrl = (await cloud.waitForLine(/^Stream: /)).slice('Stream: '.length);
@@ -199,6 +200,20 @@ describe('pods on an edge node', () => {
     const last = await kubectlOk(['get', 'pod', 'crasher', '-o', 'jsonpath={.status.containerStatuses[0].lastState.terminated.exitCode}']);
     expect(last).toBe('1');
   }, 90_000);
+
+  it('a node whose agent is killed shows NotReady in kubectl get nodes -w, tainted NoSchedule, and Ready again once the agent is back', async () => {
+    const watch = kubectl.start(['get', 'nodes', '-w']);
+    await watch.waitFor((out) => /edge-1\s+Ready\b/.test(out), 20_000);
+    edge.child.kill('SIGKILL');
+    await new Promise((resolve) => edge.child.once('exit', resolve));
+    await watch.waitFor((out) => /edge-1\s+NotReady\b/.test(out), 45_000);
+    expect(await kubectlOk(['get', 'node', 'edge-1', '-o', 'jsonpath={.spec.taints[*].key}:{.spec.taints[*].effect}'])).toBe('node.kubernetes.io/unreachable:NoSchedule');
+    edge = startEdgehive(['edge', '--cloud', streamUrl, '--name', 'edge-1', '--data-dir', edgeDir(), '--meta-server-port', '0', '--labels', 'site=plant-3']);
+    await edge.waitForLine(/^linked \(/, 40_000);
+    // Ready again after NotReady: the watch prints the node's rows in order.
+    await watch.waitFor((out) => /edge-1\s+NotReady\b[\s\S]*edge-1\s+Ready\b/.test(out), 30_000);
+    await untilKubectl(['get', 'node', 'edge-1', '-o', 'jsonpath={.spec.taints}'], (out) => out === '' || out === '[]', 'the unreachable taint removed', 20_000);
+  }, 120_000);
 
   it('when its Node is deleted in the API, the edge is told (4410), stops its pods and does not register again', async () => {
     await kubectlOk(['apply', '-f', '-'], podYaml('last', 'setInterval(() => {}, 1000)'));

@@ -88,7 +88,8 @@ const nodeColumns: Column[] = [
   nameColumn,
   col('Status', (x) => {
     const ready = ((o(x).status?.conditions ?? []) as Any[]).find((c) => c.type === 'Ready');
-    const status = ready === undefined ? 'Unknown' : ready.status === 'True' ? 'Ready' : ready.status === 'False' ? 'NotReady' : 'Unknown';
+    // As kube-apiserver prints it: a Ready condition that is not True (False or Unknown) is NotReady.
+    const status = ready === undefined ? 'Unknown' : ready.status === 'True' ? 'Ready' : 'NotReady';
     return o(x).spec?.unschedulable ? `${status},SchedulingDisabled` : status;
   }),
   col('Roles', (x) => {
