@@ -189,7 +189,11 @@ async function startLink(context: LinkContext): Promise<Result<{ stop(): Promise
     log,
   });
   const host = new ActorHost({ store: context.journal.store, clock: systemClock, ids: randomIds, origin: nodeName });
-  const agent = await NodeAgent.start({ nodeName, host, facts: hostFacts, labels: context.labels, report: (events) => hub.report(events), clock: systemClock, log });
+  const reportNodeEvents = async (events: readonly UpEvent[]): Promise<void> => {
+    const reported = await hub.report(events);
+    if (!reported.ok) log.warn({ error: reported.error }, 'node status not journaled');
+  };
+  const agent = await NodeAgent.start({ nodeName, host, facts: hostFacts, labels: context.labels, report: reportNodeEvents, clock: systemClock, log });
   if (!agent.ok) {
     await hub.stop();
     return err(agent.error);
