@@ -1,6 +1,6 @@
 // The process runtime: the ContainerRuntime adapter that runs each container as a supervised local
 // process, records it so a restarted agent adopts or kills it, and enforces logs and memory bounds.
-import { mkdirSync, openSync, closeSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, openSync, closeSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { Subject, type Observable } from 'rxjs';
@@ -16,7 +16,7 @@ import { checkWorkingDir, exitCodeOf, exitMessageOf, exitReasonOf, resolveExecut
 import { RuntimeHousekeeping } from './runtime.housekeeping.js';
 import { RunRecordStore, type RunRecord } from './run-record.store.js';
 import { isRunAlive, newRun, refOf, runKey, runsOfContainer, signalRunGroup, type Run } from './run.state.js';
-import type { ContainerExit, ContainerLaunch, ContainerRuntime, ExecOptions, ExecSession, LogOptions, ObservedProcess, ProbeAction, ProbeResult, RunRef, RuntimeError, StartedContainer } from './runtime.port.js';
+import type { ContainerExit, ContainerLaunch, ContainerRuntime, ExecOptions, ExecSession, LogOptions, ObservedProcess, ProbeAction, ProbeResult, RunRef, RuntimeError, StartedContainer, VolumeMount } from './runtime.port.js';
 import { materializeVolumes } from './volume.materializer.js';
 
 const unavailable = (message: string): Result<never, RuntimeError> => err({ reason: 'RuntimeUnavailable', message });
@@ -351,6 +351,13 @@ export class ProcessRuntime implements ContainerRuntime {
       default:
         return assertNever(action);
     }
+  }
+
+  async refreshVolumes(podUid: string, volumes: readonly VolumeMount[]): Promise<Result<void, RuntimeError>> {
+    const podDir = this.#podDir(podUid);
+    if (!existsSync(podDir)) return ok(undefined);
+    const refreshed = materializeVolumes(podDir, volumes);
+    return refreshed.ok ? ok(undefined) : refreshed;
   }
 
   async removePod(podUid: string): Promise<Result<void, RuntimeError>> {

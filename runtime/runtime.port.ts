@@ -145,6 +145,12 @@ export interface ContainerRuntime {
   exec(podUid: string, container: string, command: readonly string[], options: ExecOptions): Promise<Result<ExecSession, RuntimeError>>;
   /** One probe attempt against a container; a container that is not running fails it. */
   probe(podUid: string, container: string, action: ProbeAction, timeoutSeconds: number): Promise<ProbeResult>;
+  /**
+   * Writes a running pod's ConfigMap and Secret volumes again from their current data (Kubernetes
+   * updates mounted ConfigMaps in place); unchanged files are left alone. A pod with no directory
+   * yet (never started here) is a no-op.
+   */
+  refreshVolumes(podUid: string, volumes: readonly VolumeMount[]): Promise<Result<void, RuntimeError>>;
   /** Forgets a pod whose runs have all ended: records, logs, volumes. Refused while a run is alive. */
   removePod(podUid: string): Promise<Result<void, RuntimeError>>;
   /** Stops watching; running containers keep running, as when the agent shuts down. */

@@ -31,6 +31,16 @@ describe('materializeVolumes', () => {
     expect(statSync(join(podDir, 'volumes/scratch')).isDirectory()).toBe(true);
   });
 
+  it('leaves an unchanged file alone on a refresh (same inode), and replaces a changed one', () => {
+    const podDir = join(fx.dir, 'pod');
+    materializeVolumes(podDir, [config({ same: 'a', changes: 'b' })]);
+    const before = { same: statSync(join(podDir, 'volumes/config/same')).ino, changes: statSync(join(podDir, 'volumes/config/changes')).ino };
+    materializeVolumes(podDir, [config({ same: 'a', changes: 'c' })]);
+    expect(statSync(join(podDir, 'volumes/config/same')).ino).toBe(before.same);
+    expect(statSync(join(podDir, 'volumes/config/changes')).ino).not.toBe(before.changes);
+    expect(readFileSync(join(podDir, 'volumes/config/changes'), 'utf8')).toBe('c');
+  });
+
   it("replaces a ConfigMap's files with its current keys and keeps an emptyDir's contents", () => {
     const podDir = join(fx.dir, 'pod');
     materializeVolumes(podDir, [config({ a: '1', b: '2' }), scratch]);

@@ -1,6 +1,6 @@
 // Materializes a pod's ConfigMap, Secret and emptyDir volumes as plain files under
 // <dataDir>/pods/<uid>/volumes/<name>/, since processes cannot be given bind mounts without root.
-import { chmodSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { err, ok, type Result } from '../kernel/index.js';
 import type { RuntimeError, VolumeMount } from './runtime.port.js';
@@ -42,10 +42,20 @@ function writeVolumeFiles(dir: string, files: readonly { readonly key: string; r
     if (!keys.has(name)) rmSync(join(dir, name), { recursive: true, force: true });
   }
   for (const file of files) {
+    // A refresh leaves an unchanged file alone: a process watching it sees only real changes.
+    if (sameContent(join(dir, file.key), file.data)) continue;
     const temp = join(dir, `..${file.key}.tmp`);
     writeFileSync(temp, file.data, { mode });
     // writeFileSync's mode is masked by the umask; the file must have exactly this one.
     chmodSync(temp, mode);
     renameSync(temp, join(dir, file.key));
+  }
+}
+
+function sameContent(path: string, data: string | Uint8Array): boolean {
+  try {
+    return readFileSync(path).equals(typeof data === 'string' ? Buffer.from(data, 'utf8') : Buffer.from(data));
+  } catch {
+    return false;
   }
 }

@@ -178,6 +178,24 @@ describe('pods on an edge node', () => {
     await kubectlOk(['delete', 'pod', 'placed', 'stranded', '--timeout=60s']);
   }, 60_000);
 
+  it('a ConfigMap change reaches the running pod that mounts it, without a restart', async () => {
+    await kubectlOk(['apply', '-f', '-'], 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\ndata:\n  greeting: v1\n');
+    const script = "const fs = require('fs'); const file = process.env.EDGEHIVE_VOLUME_CONFIG + '/greeting'; let last = ''; setInterval(() => { const now = fs.readFileSync(file, 'utf8'); if (now !== last) { last = now; console.log('greeting ' + now); } }, 100)";
+    await kubectlOk(
+      ['apply', '-f', '-'],
+      `apiVersion: v1\nkind: Pod\nmetadata:\n  name: reader\nspec:\n  nodeName: edge-1\n  volumes:\n  - name: config\n    configMap:\n      name: settings\n  containers:\n  - name: app\n    image: node:20\n    command: [${JSON.stringify(process.execPath)}, "-e", ${JSON.stringify(script)}]\n    volumeMounts:\n    - name: config\n      mountPath: /etc/config\n`,
+    );
+    await untilKubectl(['logs', 'reader'], (out) => out.includes('greeting v1'), 'the first greeting');
+    const restarts = ['get', 'pod', 'reader', '-o', 'jsonpath={.status.containerStatuses[0].restartCount}'];
+    const before = await kubectlOk(restarts);
+    await kubectlOk(['apply', '-f', '-'], 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\ndata:\n  greeting: v2\n');
+    // The same process prints the new value: its log has both lines, and the container did not restart.
+    await untilKubectl(['logs', 'reader'], (out) => out.includes('greeting v1\ngreeting v2'), 'the changed greeting');
+    expect(await kubectlOk(restarts)).toBe(before);
+    await kubectlOk(['delete', 'pod', 'reader', '--timeout=60s']);
+    await kubectlOk(['delete', 'configmap', 'settings']);
+  }, 60_000);
+
   it('shows a pod whose container has no command as Failed with the reason in kubectl describe, and the agent keeps serving', async () => {
     await kubectlOk(['apply', '-f', '-'], `apiVersion: v1\nkind: Pod\nmetadata:\n  name: no-command\nspec:\n  nodeName: edge-1\n  containers:\n  - name: app\n    image: nginx:1.27\n`);
     await untilKubectl(['get', 'pod', 'no-command', '-o', 'jsonpath={.status.phase}'], (out) => out === 'Failed', 'no-command Failed');

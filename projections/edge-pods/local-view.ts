@@ -21,11 +21,14 @@ export class LocalView implements HeldObjects {
     for (const entry of initial) this.#put(entry.key, entry.content);
   }
 
-  /** Applies the changes of one desired commit; returns whether any of them was a pod. */
+  /**
+   * Applies the changes of one desired commit; returns whether the pods need a look: a Pod changed,
+   * or a ConfigMap or Secret they may mount or read.
+   */
   apply(changes: readonly DesiredChange[]): boolean {
     let pods = false;
     for (const change of changes) {
-      if (change.key.startsWith('pods/')) pods = true;
+      if (change.key.startsWith('pods/') || change.key.startsWith('configmaps/') || change.key.startsWith('secrets/')) pods = true;
       if (change.op === 'delete') this.#objects.delete(change.key);
       else this.#put(change.key, change.content);
     }

@@ -6,7 +6,7 @@
 import type { JsonObject } from '../../kernel/index.js';
 import { isJsonObject, type Clock, type Ids } from '../../kernel/index.js';
 import { podKind, podStream, type ActorHost, type JournaledActor, type PodCommand, type PresentPodState } from '../../actors/index.js';
-import { ProbeRunner, systemProbeTimer, type ContainerExit, type ContainerRuntime, type ObservedProcess, type ProbeResult, type RunRef } from '../../runtime/index.js';
+import { ProbeRunner, systemProbeTimer, type ContainerExit, type ContainerRuntime, type ObservedProcess, type ProbeResult, type RunRef, type VolumeMount } from '../../runtime/index.js';
 import { containerProbesOf, type ContainerProbe } from './container-probes.js';
 import type { UpEvent } from '../../transport/index.js';
 import { launchOf, type HeldObjects } from './container-launch.js';
@@ -138,10 +138,33 @@ export class PodSupervisor {
     for (const [uid, pod] of wanted) {
       const known = this.#pods.get(uid);
       if (known === undefined) await this.#adopt(uid, pod);
-      else known.pod = pod;
+      else {
+        known.pod = pod;
+        await this.#refreshVolumes(uid, pod);
+      }
       if (metaOf(pod).deleting) await this.#terminate(uid, metaOf(pod).deletionGracePeriodSeconds);
     }
     for (const uid of [...this.#pods.keys()]) if (!wanted.has(uid)) await this.#terminate(uid, undefined);
+  }
+
+  /**
+   * Writes a running pod's ConfigMap and Secret volumes from the objects held now, as the kubelet
+   * syncs mounted ConfigMaps: a changed key reaches the running containers without a restart. A
+   * volume whose source cannot be resolved now (a missing key) is left as it is.
+   */
+  async #refreshVolumes(uid: string, pod: JsonObject): Promise<void> {
+    const spec = isJsonObject(pod['spec']) ? pod['spec'] : {};
+    const names = [...(Array.isArray(spec['initContainers']) ? spec['initContainers'] : []), ...(Array.isArray(spec['containers']) ? spec['containers'] : [])].flatMap((c) =>
+      isJsonObject(c) && typeof c['name'] === 'string' ? [c['name']] : [],
+    );
+    const volumes = new Map<string, VolumeMount>();
+    for (const name of names) {
+      const launch = launchOf(pod, name, 'volume-refresh', this.options.held, this.options.hostIP);
+      if (launch.ok) for (const volume of launch.value.volumes) if (volume.source.kind !== 'emptyDir') volumes.set(volume.name, volume);
+    }
+    if (volumes.size === 0) return;
+    const refreshed = await this.options.runtime.refreshVolumes(uid, [...volumes.values()]);
+    if (!refreshed.ok) this.#log.warn({ pod: uid, error: refreshed.error.message }, 'volumes not refreshed');
   }
 
   /** Starts (or rehydrates) the actor of a desired pod and admits and starts it when it is new. */
