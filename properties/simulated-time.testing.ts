@@ -26,6 +26,9 @@ export interface TimerHandle {
   cancel(): void;
 }
 
+/** Events one advance may run: far above any honest schedule (a run executes thousands in all). */
+const ADVANCE_EVENTS_MAX = 1_000_000;
+
 export class SimulatedTime {
   #now = 0;
   #order = 0;
@@ -63,13 +66,18 @@ export class SimulatedTime {
     return this.#queue.length === 0;
   }
 
-  /** Runs every event due by `now + ms`, then sets the clock there. */
+  /**
+   * Runs every event due by `now + ms`, then sets the clock there. Bounded: events that keep
+   * scheduling each other without time passing would otherwise spin forever, hanging the run
+   * instead of failing the property with its seed.
+   */
   advance(ms: number): void {
     const until = this.#now + ms;
-    for (;;) {
+    for (let ran = 0; ; ran++) {
       this.#dropDead();
       const next = this.#queue[0];
       if (next === undefined || next.at > until) break;
+      if (ran >= ADVANCE_EVENTS_MAX) throw new Error(`simulated time did not settle: ${ADVANCE_EVENTS_MAX} events due by ${until} ms (now ${this.#now} ms)`);
       this.#runHead();
     }
     this.#now = until;
