@@ -6,7 +6,7 @@
 import { nodeKind, nodeStream, type ActorHost, type ConditionReport, type JournaledActor, type NodeCommand, type NodeRejection, type NodeState } from '../../actors/index.js';
 import { err, ok, type Clock, type Result } from '../../kernel/index.js';
 import type { UpEvent } from '../../transport/index.js';
-import { nodeStatusReport, type HostFacts } from './node-status.js';
+import { capacityOf, nodeStatusReport, type HostFacts } from './node-status.js';
 
 export interface NodeAgentOptions {
   readonly nodeName: string;
@@ -122,7 +122,7 @@ export class NodeAgent {
 
   async #register(): Promise<Result<void, string>> {
     const facts = this.#options.facts();
-    const capacity = { cpu: String(facts.cpus), memory: `${Math.floor(facts.memoryBytes / 1024)}Ki`, pods: String(facts.podsMax) };
+    const capacity = capacityOf(facts);
     const command: NodeCommand = {
       type: 'RegisterNode',
       data: {

@@ -55,6 +55,13 @@ export function observedConditions(pressure: HostPressure): readonly ConditionRe
   ];
 }
 
+/** The node's capacity as Kubernetes quantities (allocatable is the same: nothing is reserved). */
+export const capacityOf = (facts: HostFacts): { readonly cpu: string; readonly memory: string; readonly pods: string } => ({
+  cpu: String(facts.cpus),
+  memory: `${Math.floor(facts.memoryBytes / 1024)}Ki`,
+  pods: String(facts.podsMax),
+});
+
 /** What the node actor holds: its registered labels and its conditions with their transition times. */
 export interface RegisteredNode {
   readonly labels: Readonly<Record<string, string>>;
@@ -67,7 +74,7 @@ export interface RegisteredNode {
  * capacity and system info as read now.
  */
 export function nodeStatusReport(facts: HostFacts, node: RegisteredNode, at: string): UpEvent {
-  const capacity = { cpu: String(facts.cpus), memory: `${Math.floor(facts.memoryBytes / 1024)}Ki`, pods: String(facts.podsMax) };
+  const capacity = capacityOf(facts);
   const Status: JsonObject = {
     conditions: node.conditions.map((c) => ({ type: c.type, status: c.status, reason: c.reason, message: c.message, lastHeartbeatTime: at, lastTransitionTime: c.lastTransitionTime })),
     addresses: [

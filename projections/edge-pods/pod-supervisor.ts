@@ -10,6 +10,7 @@ import { ProbeRunner, systemProbeTimer, type ContainerExit, type ContainerRuntim
 import { containerProbesOf, type ContainerProbe } from './container-probes.js';
 import type { UpEvent } from '../../transport/index.js';
 import { launchOf, type HeldObjects } from './container-launch.js';
+import { arrayAt, objectAt, stringAt } from '../kube/json-fields.js';
 import { imagesOf, kubePodStatusOf, podSpecInputOf } from './pod-translation.js';
 import { POD_STATUS_REPORTED, POD_TERMINATION_COMPLETED } from '../reports/edge-reports.js';
 
@@ -153,10 +154,8 @@ export class PodSupervisor {
    * volume whose source cannot be resolved now (a missing key) is left as it is.
    */
   async #refreshVolumes(uid: string, pod: JsonObject): Promise<void> {
-    const spec = isJsonObject(pod['spec']) ? pod['spec'] : {};
-    const names = [...(Array.isArray(spec['initContainers']) ? spec['initContainers'] : []), ...(Array.isArray(spec['containers']) ? spec['containers'] : [])].flatMap((c) =>
-      isJsonObject(c) && typeof c['name'] === 'string' ? [c['name']] : [],
-    );
+    const spec = objectAt(pod, 'spec');
+    const names = [...arrayAt(spec, 'initContainers'), ...arrayAt(spec, 'containers')].flatMap((c) => stringAt(c, 'name') ?? []);
     const volumes = new Map<string, VolumeMount>();
     for (const name of names) {
       const launch = launchOf(pod, name, 'volume-refresh', this.options.held, this.options.hostIP);

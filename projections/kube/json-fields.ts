@@ -31,3 +31,10 @@ export const arrayAt = (value: unknown, key: string): readonly unknown[] => {
 
 /** Whether `value[key]` is `true`. */
 export const isTrueAt = (value: unknown, key: string): boolean => (isJsonObject(value) ? value[key] === true : false);
+
+/** `metadata.name`, empty when missing. */
+export const nameOf = (object: unknown): string => stringAt(objectAt(object, 'metadata'), 'name') ?? '';
+/** `metadata.uid`, empty when missing. */
+export const uidOf = (object: unknown): string => stringAt(objectAt(object, 'metadata'), 'uid') ?? '';
+/** `metadata.namespace`, `default` when missing (as a namespaced write without one lands). */
+export const namespaceOf = (object: unknown): string => stringAt(objectAt(object, 'metadata'), 'namespace') ?? 'default';

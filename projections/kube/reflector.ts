@@ -105,3 +105,18 @@ export function reflect(kc: KubeConfig, path: string, options: ReflectorOptions 
     };
   });
 }
+
+/**
+ * Keeps `into` in step with a reflector's events, keyed by `keyOf`: a list replaces it, a deletion
+ * removes, anything else puts.
+ */
+export function applyReflected<T extends object>(into: Map<string, T>, event: ReflectorEvent, keyOf: (object: JsonObject) => string): void {
+  if (event.type === 'listed') {
+    into.clear();
+    for (const object of event.objects) into.set(keyOf(object), object as unknown as T);
+  } else if (event.type === 'DELETED') {
+    into.delete(keyOf(event.object));
+  } else {
+    into.set(keyOf(event.object), event.object as unknown as T);
+  }
+}

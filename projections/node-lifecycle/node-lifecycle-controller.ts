@@ -5,8 +5,8 @@
 // pods bound to a node that has been gone for the grace period.
 import { CoreV1Api, PatchStrategy, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node';
 import type { Subscription } from 'rxjs';
-import { arrayAt, objectAt, stringAt } from '../kube/json-fields.js';
-import { reflect, type ReflectorEvent } from '../kube/reflector.js';
+import { arrayAt, nameOf, namespaceOf, objectAt, stringAt, uidOf } from '../kube/json-fields.js';
+import { applyReflected, reflect, type ReflectorEvent } from '../kube/reflector.js';
 import { NODE_LEASE_NAMESPACE } from '../edge-controller/lease-responder.js';
 import { NODE_MONITOR_GRACE_MS_DEFAULT, ORPHAN_POD_GRACE_MS_DEFAULT, judgeNode, orphanedPods } from './node-health.js';
 
@@ -26,8 +26,6 @@ export interface NodeLifecycleOptions {
 type Raw = Record<string, unknown>;
 
 const MONITOR_PERIOD_MS_DEFAULT = 5_000;
-const nameOf = (object: Raw): string => stringAt(objectAt(object, 'metadata'), 'name') ?? '';
-const uidOf = (object: Raw): string => stringAt(objectAt(object, 'metadata'), 'uid') ?? '';
 const readyHeartbeatOf = (node: Raw): string | undefined => stringAt(arrayAt(objectAt(node, 'status'), 'conditions').find((c) => stringAt(c, 'type') === 'Ready'), 'lastHeartbeatTime');
 const renewTimeOf = (lease: Raw): string | undefined => stringAt(objectAt(lease, 'spec'), 'renewTime');
 
@@ -115,14 +113,7 @@ export class NodeLifecycleController {
   }
 
   #podEvent(event: ReflectorEvent): void {
-    if (event.type === 'listed') {
-      this.#pods.clear();
-      for (const pod of event.objects) this.#pods.set(uidOf(pod), pod);
-    } else if (event.type === 'DELETED') {
-      this.#pods.delete(uidOf(event.object));
-    } else {
-      this.#pods.set(uidOf(event.object), event.object);
-    }
+    applyReflected(this.#pods, event, uidOf);
     this.#noteMissing();
   }
 
@@ -157,7 +148,7 @@ export class NodeLifecycleController {
     const orphans = orphanedPods([...this.#pods.values()], new Set(this.#nodes.keys()), this.#missingSince, nowMs, this.#options.orphanGraceMs ?? ORPHAN_POD_GRACE_MS_DEFAULT);
     for (const pod of orphans) {
       const name = nameOf(pod);
-      const namespace = stringAt(objectAt(pod, 'metadata'), 'namespace') ?? 'default';
+      const namespace = namespaceOf(pod);
       try {
         // Force, as the pod GC does: no kubelet is left to confirm a graceful end.
         await this.#core.deleteNamespacedPod({ name, namespace, gracePeriodSeconds: 0, body: { preconditions: { uid: uidOf(pod) } } });

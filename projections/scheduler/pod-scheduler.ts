@@ -6,8 +6,8 @@
 import { CoreV1Api, PatchStrategy, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node';
 import type { Subscription } from 'rxjs';
 import type { JsonObject } from '../../kernel/index.js';
-import { arrayAt, objectAt, stringAt } from '../kube/json-fields.js';
-import { reflect, type ReflectorEvent } from '../kube/reflector.js';
+import { arrayAt, nameOf, namespaceOf, objectAt, stringAt, uidOf } from '../kube/json-fields.js';
+import { applyReflected, reflect, type ReflectorEvent } from '../kube/reflector.js';
 import { placePod } from './placement.js';
 
 export interface PodSchedulerOptions {
@@ -21,10 +21,6 @@ export interface PodSchedulerOptions {
 export const DEFAULT_SCHEDULER_NAME = 'default-scheduler';
 
 type Raw = Record<string, unknown>;
-
-const uidOf = (object: Raw): string => stringAt(objectAt(object, 'metadata'), 'uid') ?? '';
-const nameOf = (object: Raw): string => stringAt(objectAt(object, 'metadata'), 'name') ?? '';
-const namespaceOf = (object: Raw): string => stringAt(objectAt(object, 'metadata'), 'namespace') ?? 'default';
 
 /** A pod this scheduler must place: unbound, not being deleted, and for the default scheduler. */
 function isPending(pod: Raw): boolean {
@@ -74,15 +70,8 @@ export class PodScheduler {
   }
 
   #changed(into: Map<string, Raw>, event: ReflectorEvent, keyOf: (object: Raw) => string): void {
-    if (event.type === 'listed') {
-      into.clear();
-      for (const object of event.objects) into.set(keyOf(object), object);
-    } else if (event.type === 'DELETED') {
-      into.delete(keyOf(event.object));
-      this.#verdicts.delete(uidOf(event.object));
-    } else {
-      into.set(keyOf(event.object), event.object);
-    }
+    applyReflected(into, event, keyOf);
+    if (event.type === 'DELETED') this.#verdicts.delete(uidOf(event.object));
     this.#schedulePass();
   }
 
