@@ -83,11 +83,14 @@ it('serves kubectl over HTTPS with the kubeconfig it prints, refuses strangers, 
   expect(await exitOf(second.cli)).toBe(0);
 });
 
-it('refuses a bad port with a clear message and exit 1', async () => {
-  const [api, stream] = await Promise.all([
+it('refuses a bad port or grace period with a clear message and exit 1', async () => {
+  const [api, stream, grace] = await Promise.all([
     runCli(['cloud', '--data-dir', join(dir, 'data'), '--api-port', 'eighty']),
     runCli(['cloud', '--data-dir', join(dir, 'data2'), '--stream-port', '70000']),
+    runCli(['cloud', '--data-dir', join(dir, 'data3'), '--node-monitor-grace-period', '5']),
   ]);
+  expect(grace.code).toBe(1);
+  expect(grace.stderr).toContain("edgehive cloud: --node-monitor-grace-period must be whole seconds, at least 15 (edges renew their Lease every 10 s), got '5'");
   expect(api.code).toBe(1);
   expect(api.stderr).toContain("edgehive cloud: --api-port must be a port number, got 'eighty'");
   expect(stream.code).toBe(1);
