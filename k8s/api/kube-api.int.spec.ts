@@ -153,13 +153,46 @@ describe('deleting', () => {
     expect(call('GET', `${cms}/orphan`).status).toBe(200);
   });
 
-  it('takes a namespace with everything in it, and refuses to delete default', () => {
+  it('marks a deleted namespace Terminating and keeps its content for the namespace controller, refusing new content, a second delete and any finalizer edit but /finalize; refuses to delete default', () => {
     call('POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'team' } });
     call('POST', '/api/v1/namespaces/team/configmaps', configMap('x'));
-    expect(call('DELETE', '/api/v1/namespaces/team').status).toBe(200);
-    expect(call('GET', '/api/v1/namespaces/team/configmaps/x').status).toBe(404);
+    const deleted = call('DELETE', '/api/v1/namespaces/team');
+    expect(deleted.status).toBe(200);
+    expect(deleted.body).toMatchObject({ metadata: { name: 'team', deletionTimestamp: expect.any(String) }, spec: { finalizers: ['kubernetes'] }, status: { phase: 'Terminating' } });
+    expect(call('GET', '/api/v1/namespaces/team/configmaps/x').status).toBe(200);
+    const refused = call('POST', '/api/v1/namespaces/team/configmaps', configMap('y'));
+    expect(refused.status).toBe(403);
+    expect(refused.body).toMatchObject({
+      reason: 'Forbidden',
+      message: 'configmaps "y" is forbidden: unable to create new content in namespace team because it is being terminated',
+      details: { name: 'y', kind: 'configmaps', causes: [{ reason: 'NamespaceTerminating', message: 'namespace team is being terminated', field: 'metadata.namespace' }] },
+    });
+    const again = call('DELETE', '/api/v1/namespaces/team');
+    expect(again.status).toBe(409);
+    expect(again.body.message).toBe('Operation cannot be fulfilled on namespaces "team": The system is ensuring all content is removed from this namespace.  Upon completion, this namespace will automatically be purged by the system.');
+    const current = call('GET', '/api/v1/namespaces/team').body;
+    expect(call('PUT', '/api/v1/namespaces/team', { ...current, spec: { finalizers: [] }, status: { phase: 'Active' } }).body).toMatchObject({ spec: { finalizers: ['kubernetes'] }, status: { phase: 'Terminating' } });
+    expect(call('PUT', '/api/v1/namespaces/team/status', { ...call('GET', '/api/v1/namespaces/team').body, status: { phase: 'Active' } }).body).toMatchObject({ status: { phase: 'Terminating' } });
+    expect(call('GET', '/api/v1/namespaces/team').status).toBe(200);
+
+    expect(call('PUT', '/api/v1/namespaces/team/finalize', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'team' }, spec: { finalizers: [] } }).status).toBe(200);
     expect(call('GET', '/api/v1/namespaces/team').status).toBe(404);
     expect(call('DELETE', '/api/v1/namespaces/default').status).toBe(403);
+  });
+
+  it('removes a Terminating namespace only when both spec.finalizers and metadata.finalizers are empty', () => {
+    call('POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'held', finalizers: ['example.com/hold'] } });
+    expect(call('DELETE', '/api/v1/namespaces/held').body).toMatchObject({ status: { phase: 'Terminating' } });
+    expect(call('PUT', '/api/v1/namespaces/held/finalize', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'held' }, spec: {} }).body).toMatchObject({ spec: { finalizers: [] } });
+    expect(call('GET', '/api/v1/namespaces/held').status).toBe(200);
+    expect(call('PATCH', '/api/v1/namespaces/held', { metadata: { finalizers: null } }, { 'content-type': 'application/merge-patch+json' }).status).toBe(200);
+    expect(call('GET', '/api/v1/namespaces/held').status).toBe(404);
+
+    call('POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'bare' }, spec: { finalizers: [] } });
+    expect(call('DELETE', '/api/v1/namespaces/bare').status).toBe(200);
+    expect(call('GET', '/api/v1/namespaces/bare').status).toBe(404);
+    expect(call('GET', '/api/v1/namespaces/default/finalize').status).toBe(405);
+    expect(call('PATCH', '/api/v1/namespaces/default/finalize', {}, { 'content-type': 'application/merge-patch+json' }).status).toBe(405);
   });
 
   it('removes a CRD with its objects and stops serving them', () => {

@@ -13,6 +13,7 @@ import {
   labelsOf,
   mergeUpdate,
   metadataOf,
+  namespaceFinalizersOf,
   podSpecUpdateErrors,
   withCreationMetadata,
   withTidyMetadata,
@@ -28,6 +29,7 @@ import {
   internalError,
   invalid,
   methodNotAllowed,
+  namespaceTerminating as namespaceTerminatingError,
   notFound,
   pathNotFound,
   readOnlyRefusal,
@@ -268,6 +270,7 @@ export class KubeApi {
     }
     if (subresource === 'binding') return method === 'POST' ? this.#bind(request, target, name) : failure(methodNotAllowed(method, `${def.plural}/binding`));
     if (subresource === 'scale') return this.#scale(request, target, name);
+    if (subresource === 'finalize') return method === 'PUT' ? this.#finalize(request, target, name) : failure(methodNotAllowed(method, `${def.plural}/finalize`));
     switch (method) {
       case 'GET':
         return this.#get(request, target, name);
@@ -540,12 +543,13 @@ export class KubeApi {
     return created.ok ? json(201, created.value, { warnings: checked.value.warnings }) : failure(created.error);
   }
 
-  #namespaceCheck(def: ResourceDef, namespace: string | undefined, creating: boolean): Result<void, ApiError> {
+  /** `creating` names what is created (its name, or generateName before one is made), for the refusal in a Terminating namespace. */
+  #namespaceCheck(def: ResourceDef, namespace: string | undefined, creating: { readonly name: string } | undefined): Result<void, ApiError> {
     if (!def.namespaced) return ok(undefined);
     if (namespace === undefined || namespace === '') return err(badRequest('the server could not find the requested resource (a namespaced resource needs a namespace)'));
     const ns = this.#deps.store.get({ group: '', resource: 'namespaces', namespace: '', name: namespace });
     if (ns === undefined) return err(notFound('', 'namespaces', namespace));
-    if (creating && isBeingDeleted(ns)) return err(forbidden(`${def.plural} "${''}" is forbidden: unable to create new content in namespace ${namespace} because it is being terminated`, { kind: def.plural }));
+    if (creating !== undefined && isBeingDeleted(ns)) return err(namespaceTerminatingError(def.group, def.plural, creating.name, namespace));
     return ok(undefined);
   }
 
@@ -560,7 +564,7 @@ export class KubeApi {
     let name: string | undefined = typeof meta.name === 'string' && meta.name !== '' ? meta.name : undefined;
     if (name === undefined && typeof meta.generateName === 'string' && meta.generateName !== '') name = generatedName(meta.generateName, this.#deps.random);
     if (name === undefined) return err(invalid(def.group, def.kind, '', [{ field: 'metadata.name', type: 'FieldValueRequired', message: 'Required value: name or generateName is required' }]));
-    const nsOk = this.#namespaceCheck(def, namespace, true);
+    const nsOk = this.#namespaceCheck(def, namespace, { name: typeof meta.name === 'string' && meta.name !== '' ? meta.name : String(meta.generateName ?? '') });
     if (!nsOk.ok) return nsOk;
     const now = this.#now();
     let object = withTidyMetadata(withCreationMetadata(input, { name, namespace, uid: this.#deps.newUid(), now, tracksGeneration: def.tracksGeneration }));
@@ -604,7 +608,7 @@ export class KubeApi {
   #update(target: Target, name: string, expectedRv: string | undefined, change: (current: JsonObject) => Result<JsonObject, ApiError>, manager: string | undefined, dryRun: boolean): Result<JsonObject, ApiError> {
     const { def } = target;
     const key = storageKey(def, target.namespace, name);
-    const nsOk = this.#namespaceCheck(def, target.namespace, false);
+    const nsOk = this.#namespaceCheck(def, target.namespace, undefined);
     if (!nsOk.ok) return nsOk;
     let before: JsonObject | undefined;
     const build = (current: JsonObject): Result<JsonObject, ApiError> => {
@@ -612,6 +616,8 @@ export class KubeApi {
       const changed = change(current);
       if (!changed.ok) return changed;
       let next = mergeUpdate(current, withTidyMetadata(changed.value), { subresource: target.subresource === 'status' ? 'status' : undefined, hasStatusSubresource: def.subresources.includes('status'), tracksGeneration: def.tracksGeneration });
+      // Only namespaces/finalize changes a namespace's spec.finalizers, as upstream's update strategy keeps them.
+      if (def.kind === 'Namespace' && target.subresource !== 'finalize') next = { ...next, spec: { ...((next as Any).spec ?? {}), finalizers: namespaceFinalizersOf(current) } };
       // Defaults apply on every write, as upstream decodes every body through its defaulters.
       const keptIp = (current as Any).spec?.clusterIP as string | undefined;
       next = applyKindDefaults(def.kind, next, { allocateClusterIp: () => keptIp ?? this.#allocateServiceIp() });
@@ -633,8 +639,10 @@ export class KubeApi {
     const updated = this.#deps.store.update<ApiError>(key, expectedRv, (current) => build(current));
     if (!updated.ok) return err(isApiError(updated.error) ? updated.error : writeError(def, updated.error));
     this.#afterWrite(def, before, updated.value);
-    // The last finalizer removed from an object being deleted: now it goes.
-    if (isBeingDeleted(updated.value) && finalizersOf(updated.value).length === 0 && !(def.kind === 'Pod' && metadataOf(updated.value).deletionGracePeriodSeconds > 0)) {
+    // The last finalizer removed from an object being deleted: now it goes (a namespace once its spec.finalizers are gone too).
+    const waitsForGrace = def.kind === 'Pod' && metadataOf(updated.value).deletionGracePeriodSeconds > 0;
+    const waitsForNamespaceFinalizers = def.kind === 'Namespace' && namespaceFinalizersOf(updated.value).length > 0;
+    if (isBeingDeleted(updated.value) && finalizersOf(updated.value).length === 0 && !waitsForGrace && !waitsForNamespaceFinalizers) {
       const removed = this.#deps.store.delete(key, undefined);
       if (removed.ok) this.#afterDelete(def, removed.value);
     }
@@ -805,6 +813,7 @@ export class KubeApi {
       return err(conflict(def.group, def.plural, name, `Precondition failed: ResourceVersion in precondition: ${String(options.preconditions.resourceVersion)}, ResourceVersion in object meta: ${String(meta.resourceVersion)}`));
     }
     if (options.dryRun) return ok(current);
+    if (def.kind === 'Namespace') return this.#deleteNamespace(def, key, current, options.orphan);
     // Pods on a node are deleted gracefully: the node stops them and then deletes with grace 0.
     const podGrace = def.kind === 'Pod' && (current as Any).spec?.nodeName ? (options.gracePeriodSeconds ?? (current as Any).spec?.terminationGracePeriodSeconds ?? 30) : 0;
     const graceful = podGrace > 0 && !(isBeingDeleted(current) && options.gracePeriodSeconds === 0);
@@ -816,7 +825,6 @@ export class KubeApi {
       if (!updated.ok) return err(isApiError(updated.error) ? updated.error : writeError(def, updated.error));
       return ok(updated.value);
     }
-    if (def.kind === 'Namespace') this.#emptyNamespace(name);
     const removed = this.#deps.store.delete(key, undefined);
     if (!removed.ok) return err(writeError(def, removed.error));
     this.#afterDelete(def, removed.value, options.orphan);
@@ -836,15 +844,48 @@ export class KubeApi {
     return json(200, { kind: `${def.kind}List`, apiVersion: apiVersionOf(def), metadata: { resourceVersion: String(this.#deps.store.rv) }, items: deleted });
   }
 
-  /** Everything in a deleted namespace goes with it (the namespace controller's job upstream). */
-  #emptyNamespace(namespace: string): void {
-    for (const def of this.registry.all()) {
-      if (!def.namespaced) continue;
-      for (const item of this.#deps.store.list({ group: def.group, resource: def.plural, namespace }).items) {
-        const removed = this.#deps.store.delete(storageKey(def, namespace, String(metadataOf(item).name)), undefined);
-        if (removed.ok) this.#afterDelete(def, removed.value, false);
-      }
+  /**
+   * A namespace is deleted in two steps, as upstream: the first DELETE marks it Terminating (the
+   * namespace controller then empties it and removes its `kubernetes` finalizer through /finalize);
+   * it goes once spec.finalizers and metadata.finalizers are both empty. A DELETE while content is
+   * still being removed is a 409, as kube-apiserver answers.
+   */
+  #deleteNamespace(def: ResourceDef, key: ObjectKey, current: JsonObject, orphan: boolean): Result<JsonObject, ApiError> {
+    let namespace = current;
+    if (!isBeingDeleted(current)) {
+      const updated = this.#deps.store.update<ApiError>(key, undefined, (o) =>
+        ok({ ...o, metadata: { ...metadataOf(o), deletionTimestamp: this.#now() }, status: { ...((o as Any).status ?? {}), phase: 'Terminating' } }),
+      );
+      if (!updated.ok) return err(isApiError(updated.error) ? updated.error : writeError(def, updated.error));
+      namespace = updated.value;
+      if (namespaceFinalizersOf(namespace).length > 0 || finalizersOf(namespace).length > 0) return ok(namespace);
+    } else if (namespaceFinalizersOf(namespace).length > 0) {
+      return err(conflict('', 'namespaces', String(metadataOf(namespace).name), 'The system is ensuring all content is removed from this namespace.  Upon completion, this namespace will automatically be purged by the system.'));
+    } else if (finalizersOf(namespace).length > 0) {
+      return ok(namespace);
     }
+    const removed = this.#deps.store.delete(key, undefined);
+    if (!removed.ok) return err(writeError(def, removed.error));
+    this.#afterDelete(def, removed.value, orphan);
+    return ok(removed.value);
+  }
+
+  /** PUT namespaces/{name}/finalize: replaces spec.finalizers, and nothing else, as upstream's finalize subresource. */
+  #finalize(request: ApiRequest, target: Target, name: string): ApiReply {
+    const body = this.#parseBody(request, false);
+    if (!body.ok) return failure(body.error);
+    const object = this.#checkKind(target.def, body.value);
+    if (!object.ok) return failure(object.error);
+    const spec = (object.value as Any).spec;
+    const finalizers: unknown = spec?.finalizers ?? [];
+    if (!Array.isArray(finalizers) || !finalizers.every((f) => typeof f === 'string' && f !== '')) {
+      return failure(invalid('', 'Namespace', name, [{ field: 'spec.finalizers', type: 'FieldValueInvalid', message: 'Invalid value: finalizers must be non-empty strings' }]));
+    }
+    const dryRun = this.#dryRun(request);
+    if (!dryRun.ok) return failure(dryRun.error);
+    const rv = metadataOf(object.value).resourceVersion;
+    const updated = this.#update(target, name, rv === undefined ? undefined : String(rv), (current) => ok({ ...current, spec: { ...((current as Any).spec ?? {}), finalizers } }), this.#manager(request, 'unknown'), dryRun.value);
+    return updated.ok ? json(200, updated.value) : failure(updated.error);
   }
 
   #afterWrite(def: ResourceDef, _before: JsonObject | undefined, after: JsonObject): void {

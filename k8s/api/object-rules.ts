@@ -108,7 +108,8 @@ export function applyKindDefaults(kind: string, input: JsonObject, ctx: { readon
       object.spec ??= {};
       object.spec.finalizers ??= ['kubernetes'];
       object.status ??= {};
-      object.status.phase ??= 'Active';
+      // A namespace being deleted stays Terminating whatever a status write says.
+      object.status.phase = object.metadata?.deletionTimestamp !== undefined ? 'Terminating' : (object.status.phase ?? 'Active');
       object.metadata.labels = { ...(object.metadata.labels ?? {}), 'kubernetes.io/metadata.name': object.metadata.name };
       break;
     case 'Lease':
@@ -206,6 +207,8 @@ export function withTidyMetadata(object: JsonObject): JsonObject {
 }
 
 export const finalizersOf = (object: JsonObject): readonly string[] => (((object as Any).metadata?.finalizers ?? []) as string[]);
+/** A namespace's spec.finalizers (`kubernetes` until the namespace controller has emptied it). */
+export const namespaceFinalizersOf = (namespace: JsonObject): readonly string[] => (((namespace as Any).spec?.finalizers ?? []) as string[]);
 export const isBeingDeleted = (object: JsonObject): boolean => (object as Any).metadata?.deletionTimestamp !== undefined;
 export const labelsOf = (object: JsonObject): Readonly<Record<string, string>> => ((object as Any).metadata?.labels ?? {}) as Record<string, string>;
 export const metadataOf = (object: JsonObject): Any => ((object as Any).metadata ?? {}) as Any;

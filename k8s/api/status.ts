@@ -79,6 +79,19 @@ export const conflict = (group: string, resource: string, name: string, why: str
   message: `Operation cannot be fulfilled on ${qualifiedResource(group, resource)} "${name}": ${why}`,
   details: { name, ...(group === '' ? {} : { group }), kind: resource },
 });
+/**
+ * 403 for a create in a namespace being deleted, as kube-apiserver's NamespaceLifecycle admission
+ * answers (`name` is the new object's name, or its generateName before one is made).
+ */
+export const namespaceTerminating = (group: string, resource: string, name: string, namespace: string): ApiError => {
+  const named = name === '' ? 'Unknown' : name;
+  return {
+    code: 403,
+    reason: 'Forbidden',
+    message: `${qualifiedResource(group, resource)} "${named}" is forbidden: unable to create new content in namespace ${namespace} because it is being terminated`,
+    details: { name: named, ...(group === '' ? {} : { group }), kind: resource, causes: [{ reason: 'NamespaceTerminating', message: `namespace ${namespace} is being terminated`, field: 'metadata.namespace' }] },
+  };
+};
 export const staleObject = (group: string, resource: string, name: string): ApiError =>
   conflict(group, resource, name, 'the object has been modified; please apply your changes to the latest version and try again');
 export const expired = (message: string): ApiError => ({ code: 410, reason: 'Expired', message });
