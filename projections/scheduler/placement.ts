@@ -107,14 +107,32 @@ interface Taint {
   readonly effect: string;
 }
 
-function taintsOf(node: Raw): Taint[] {
-  const taints: Taint[] = arrayAt(objectAt(node, 'spec'), 'taints').flatMap((t) => {
+/** The taints written on the node (`spec.taints`), without the one its conditions imply. */
+function specTaintsOf(node: Raw): Taint[] {
+  return arrayAt(objectAt(node, 'spec'), 'taints').flatMap((t) => {
     const key = stringAt(t, 'key');
     const effect = stringAt(t, 'effect');
     return key === undefined || effect === undefined ? [] : [{ key, value: stringAt(t, 'value') ?? '', effect }];
   });
+}
+
+function taintsOf(node: Raw): Taint[] {
+  const taints = specTaintsOf(node);
   if (!isReady(node)) taints.push({ ...NOT_READY_TAINT, value: '' });
   return taints;
+}
+
+/**
+ * For controllers that place pods themselves (the DaemonSet controller): whether `node` matches the
+ * pod spec's nodeSelector and required node affinity, and every taint of `effects` written on it
+ * (`spec.taints` only; unlike placePod, a node that is not Ready counts as tainted only when its
+ * taints say so, as upstream's DaemonSet predicates read them) is tolerated by the spec.
+ * @example nodeAdmitsBySelectorAndTaints(podSpec, node, ['NoSchedule', 'NoExecute'])
+ */
+export function nodeAdmitsBySelectorAndTaints(podSpec: Raw | undefined, node: Raw, effects: readonly string[]): boolean {
+  if (!selectorMatches(podSpec, node)) return false;
+  const tolerations = arrayAt(podSpec, 'tolerations');
+  return specTaintsOf(node).every((taint) => !effects.includes(taint.effect) || tolerations.some((t) => tolerates(t, taint)));
 }
 
 const isReady = (node: Raw): boolean => arrayAt(objectAt(node, 'status'), 'conditions').some((c) => stringAt(c, 'type') === 'Ready' && stringAt(c, 'status') === 'True');
