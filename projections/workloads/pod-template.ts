@@ -151,3 +151,37 @@ export function templateHash(template: unknown, collisionCount = 0): string {
   const hash = fnv1a32(`${canonicalJson(template)}#${collisionCount}`);
   return [...hash.toString(10)].map((digit) => SAFE_ALPHABET[Number(digit) % SAFE_ALPHABET.length]).join('');
 }
+
+/** The label a Deployment's ReplicaSets and their pods carry: the hash of the pod template. */
+export const POD_TEMPLATE_HASH_LABEL = 'pod-template-hash';
+
+/** A template without the pod-template-hash label, as a canonical string. */
+function templateKeyIgnoringHash(template: unknown): string {
+  const copy = structuredClone(template ?? {}) as Raw;
+  const labels = objectAt(objectAt(copy, 'metadata'), 'labels');
+  if (labels !== undefined) delete labels[POD_TEMPLATE_HASH_LABEL];
+  return canonicalJson(copy);
+}
+
+/** Whether two pod templates are the same once the pod-template-hash label is ignored (upstream's EqualIgnoreHash). */
+export const templatesEqualIgnoringHash = (a: unknown, b: unknown): boolean => templateKeyIgnoringHash(a) === templateKeyIgnoringHash(b);
+
+/** A status without zero counts, empty strings or nulls: how a real API server stores one (omitempty). */
+function withoutEmpty(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(withoutEmpty);
+  if (value !== null && typeof value === 'object') {
+    const kept = Object.entries(value).filter(([, v]) => v !== 0 && v !== '' && v !== null && v !== undefined);
+    return Object.fromEntries(kept.map(([k, v]) => [k, withoutEmpty(v)]));
+  }
+  return value;
+}
+
+/**
+ * Whether a stored status already says what a controller would write, whatever the key order and
+ * whether zero counts were kept or omitted — so a controller never rewrites an unchanged status
+ * (each write is a watch event that would start another pass).
+ */
+export const sameStatus = (stored: unknown, wanted: unknown): boolean => canonicalJson(withoutEmpty(stored ?? {})) === canonicalJson(withoutEmpty(wanted ?? {}));
+
+/** A time as Kubernetes stores metav1.Time: RFC 3339 in whole seconds. */
+export const kubeTime = (ms: number): string => new Date(Math.floor(ms / 1000) * 1000).toISOString().replace('.000Z', 'Z');
