@@ -13,7 +13,17 @@ export interface InvolvedObject {
   readonly name: string;
   readonly namespace: string;
   readonly uid: string;
+  /** The part of the object it is about, e.g. `spec.containers{app}` for a container (kubelet's). */
+  readonly fieldPath?: string;
 }
+
+/** Where an Event was seen, for kubelet-style sources: `source.host` and `reportingInstance`. */
+export interface EventSourceHost {
+  readonly host?: string;
+}
+
+/** The namespace an Event about `involved` lives in: its own, or `default` for a cluster-scoped object (as the kubelet records Node events). */
+const eventNamespaceOf = (involved: InvolvedObject): string => (involved.namespace === '' ? 'default' : involved.namespace);
 
 export interface EventLog {
   warn(fields: object, message: string): void;
@@ -48,27 +58,31 @@ export class EventRecorder {
     this.#log = log;
   }
 
-  async record(involved: InvolvedObject, type: 'Normal' | 'Warning', reason: string, message: string): Promise<void> {
+  /** Records (or counts a repeat of) an Event; `source.host` names the node it was seen on, when given. */
+  async record(involved: InvolvedObject, type: 'Normal' | 'Warning', reason: string, message: string, source: EventSourceHost = {}): Promise<void> {
     const key = `${involved.uid}\u0000${type}\u0000${reason}\u0000${message}`;
     const now = this.#now().toISOString();
     const seen = this.#recorded.get(key);
-    if (seen !== undefined && (await this.#bump(involved.namespace, seen, now))) return;
+    const namespace = eventNamespaceOf(involved);
+    if (seen !== undefined && (await this.#bump(namespace, seen, now))) return;
+    const host: JsonObject = source.host === undefined ? {} : { host: source.host };
     const body: JsonObject = {
       apiVersion: 'v1',
       kind: 'Event',
-      metadata: { generateName: `${involved.name}.`, namespace: involved.namespace },
+      metadata: { generateName: `${involved.name}.`, namespace },
       involvedObject: { ...involved },
       type,
       reason,
       message,
-      source: { component: this.#component },
+      source: { component: this.#component, ...host },
       reportingComponent: this.#component,
+      ...(source.host === undefined ? {} : { reportingInstance: source.host }),
       firstTimestamp: now,
       lastTimestamp: now,
       count: 1,
     };
     try {
-      const created: unknown = await this.#core.createNamespacedEvent({ namespace: involved.namespace, body: body as never });
+      const created: unknown = await this.#core.createNamespacedEvent({ namespace, body: body as never });
       const name = stringAt((created as { metadata?: unknown }).metadata, 'name');
       if (name !== undefined) this.#remember(key, { name, count: 1 });
     } catch (error) {
