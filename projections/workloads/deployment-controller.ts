@@ -9,7 +9,7 @@ import { nameOf, namespaceOf, objectAt, stringAt, uidOf } from '../kube/json-fie
 import { EventRecorder, involvedObjectOf } from '../kube/event-recorder.js';
 import type { Informer, Informers } from '../kube/informer.js';
 import { PassLoop } from '../kube/pass-loop.js';
-import { deploymentStatusEquals, planDeployment, type DeploymentPlan, type ScaleStep } from './deployment.plan.js';
+import { REVISION_ANNOTATION, deploymentStatusEquals, planDeployment, revisionOf, type DeploymentPlan, type ScaleStep } from './deployment.plan.js';
 import { kubeTime, templatesEqualIgnoringHash } from './pod-template.js';
 import { messageOf, type ControllerLog } from './replicaset-controller.js';
 
@@ -114,6 +114,7 @@ export class DeploymentController {
     for (const change of plan.annotate) await this.#patchReplicaSet(change.rs, { metadata: { annotations: change.annotations } });
     for (const step of plan.scale) await this.#scale(deployment, step);
     for (const rs of plan.remove) await this.#removeReplicaSet(rs);
+    if (plan.revision !== undefined && revisionOf(deployment) !== Number(plan.revision)) await this.#annotateRevision(deployment, plan.revision);
     if (!deploymentStatusEquals(deployment, status)) await this.#writeStatus(deployment, status);
   }
 
@@ -167,6 +168,14 @@ export class DeploymentController {
       await this.#apps.deleteNamespacedReplicaSet({ name: nameOf(rs), namespace: namespaceOf(rs), body: { preconditions: { uid: uidOf(rs), resourceVersion: stringAt(objectAt(rs, 'metadata'), 'resourceVersion') } } });
     } catch (error) {
       this.#options.log?.info({ replicaSet: `${namespaceOf(rs)}/${nameOf(rs)}`, error: messageOf(error) }, 'old replicaset not removed; next pass');
+    }
+  }
+
+  async #annotateRevision(deployment: Raw, revision: string): Promise<void> {
+    try {
+      await this.#apps.patchNamespacedDeployment({ name: nameOf(deployment), namespace: namespaceOf(deployment), body: { metadata: { uid: uidOf(deployment), annotations: { [REVISION_ANNOTATION]: revision } } } }, mergePatch);
+    } catch (error) {
+      this.#options.log?.warn({ deployment: `${namespaceOf(deployment)}/${nameOf(deployment)}`, error: messageOf(error) }, 'deployment revision not annotated');
     }
   }
 

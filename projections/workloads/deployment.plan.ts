@@ -49,6 +49,8 @@ export interface DeploymentPlan {
   readonly annotate: readonly { readonly rs: Raw; readonly annotations: Readonly<Record<string, string>> }[];
   /** Old ReplicaSets past revisionHistoryLimit. */
   readonly remove: readonly Raw[];
+  /** The revision annotation the Deployment itself should carry (as upstream sets it; kubectl rollout undo patches it). */
+  readonly revision: string | undefined;
   /** The status to write (compare with deploymentStatusEquals first). */
   readonly status: JsonObject;
 }
@@ -107,7 +109,7 @@ export function planDeployment(deployment: Raw, replicaSets: readonly Raw[], pod
   const old = owned.filter((rs) => rs !== current);
   const paused = objectAt(deployment, 'spec')?.['paused'] === true;
   const beingDeleted = stringAt(objectAt(deployment, 'metadata'), 'deletionTimestamp') !== undefined;
-  if (paused || beingDeleted) return { create: undefined, scale: [], annotate: [], remove: [], status: statusOf(deployment, current, old, clock, { paused, created: undefined }) };
+  if (paused || beingDeleted) return { create: undefined, scale: [], annotate: [], remove: [], revision: undefined, status: statusOf(deployment, current, old, clock, { paused, created: undefined }) };
 
   const recreate = stringAt(objectAt(objectAt(deployment, 'spec'), 'strategy'), 'type') === 'Recreate';
   const maxOldRevision = Math.max(0, ...old.map(revisionOf));
@@ -116,12 +118,13 @@ export function planDeployment(deployment: Raw, replicaSets: readonly Raw[], pod
     const replicas = recreate ? (old.some((rs) => specReplicas(rs) > 0) || oldPodsRunning ? 0 : desiredReplicasOf(deployment)) : newReplicaSetReplicas(deployment, 0, old);
     const created = newReplicaSet(deployment, maxOldRevision + 1, replicas);
     const scale = recreate ? old.filter((rs) => specReplicas(rs) > 0).map((rs) => ({ rs, from: specReplicas(rs), to: 0 })) : [];
-    return { create: created, scale, annotate: [], remove: [], status: statusOf(deployment, undefined, old, clock, { paused, created }) };
+    return { create: created, scale, annotate: [], remove: [], revision: String(maxOldRevision + 1), status: statusOf(deployment, undefined, old, clock, { paused, created }) };
   }
 
   const annotate = annotationChanges(deployment, current, maxOldRevision);
   const scale = recreate ? recreateSteps(deployment, current, old, pods) : rollingSteps(deployment, current, old);
-  return { create: undefined, scale, annotate, remove: historyToRemove(deployment, old), status: statusOf(deployment, current, old, clock, { paused, created: undefined }) };
+  const revision = annotate[0]?.annotations[REVISION_ANNOTATION] ?? String(revisionOf(current));
+  return { create: undefined, scale, annotate, remove: historyToRemove(deployment, old), revision, status: statusOf(deployment, current, old, clock, { paused, created: undefined }) };
 }
 
 /** Upstream's NewRSNewReplicas: scale the new ReplicaSet up as far as maxSurge allows. */
