@@ -14,3 +14,6 @@ export { NODE_LEASE_DURATION_SECONDS, NODE_LEASE_NAMESPACE, NodeLeaseWriter } fr
 export { PodScheduler, DEFAULT_SCHEDULER_NAME, type PodSchedulerOptions } from './scheduler/pod-scheduler.js';
 export { placePod, type Placement } from './scheduler/placement.js';
 export { NodeLifecycleController, type NodeLifecycleOptions } from './node-lifecycle/node-lifecycle-controller.js';
+export { Informers, Informer } from './kube/informer.js';
+export { ReplicaSetController, type ReplicaSetControllerOptions } from './workloads/replicaset-controller.js';
+export { DeploymentController, type DeploymentControllerOptions } from './workloads/deployment-controller.js';

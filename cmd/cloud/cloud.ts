@@ -6,7 +6,7 @@ import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { KubeConfig } from '@kubernetes/client-node';
-import { EdgeController, EdgeStatusWriter, NodeLeaseWriter, NodeLifecycleController, PodScheduler } from '../../projections/index.js';
+import { DeploymentController, EdgeController, EdgeStatusWriter, Informers, NodeLeaseWriter, NodeLifecycleController, PodScheduler, ReplicaSetController } from '../../projections/index.js';
 import { ensureClusterPki, startEmbeddedApiServer, type ClusterPki, type EmbeddedApiServer } from '../../k8s/index.js';
 import { type Result, err, ok } from '../../kernel/index.js';
 import {
@@ -206,12 +206,21 @@ async function startStreamSide(dataDir: string, clusterId: string, kubeconfigPat
   // stay: edge autonomy), and pods of a deleted node are garbage-collected after 40 s.
   const lifecycle = new NodeLifecycleController({ kubeConfig: kc, monotonicMs: () => performance.now(), now: () => new Date(), graceMs: nodeGraceMs, log });
   lifecycle.start();
+  // And no workload controllers: Deployments become ReplicaSets become pods, on shared informers.
+  const informers = new Informers(kc, { onError: (error) => log.warn({ error }, 'controller watch failed; retrying') });
+  const replicaSets = new ReplicaSetController({ kubeConfig: kc, informers, now: () => new Date(), log });
+  const deployments = new DeploymentController({ kubeConfig: kc, informers, now: () => new Date(), log });
+  replicaSets.start();
+  deployments.start();
   return ok({
     streamUrl: stream.url,
     bootstrapUrl: bootstrap.url,
     close: async () => {
       await scheduler.stop();
       await lifecycle.stop();
+      await deployments.stop();
+      await replicaSets.stop();
+      informers.stop();
       controller.stop();
       await hub!.close();
       await Promise.all([stream.close(), bootstrap.close()]);
