@@ -6,13 +6,14 @@
 import { AppsV1Api, CoreV1Api, PatchStrategy, setHeaderOptions, type V1DaemonSet, type V1Pod } from '@kubernetes/client-node';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ApiServerFixture, kubeConfigOf, waitFor } from '../../k8s/api/api-server.testing.js';
+import { Informers } from '../kube/informer.js';
 import { DaemonSetController } from './daemonset-controller.js';
 import { REVISION_HASH_LABEL } from './daemonset.plan.js';
 
 const fixture = new ApiServerFixture();
-const controllers: DaemonSetController[] = [];
+const stops: (() => Promise<void>)[] = [];
 afterEach(async () => {
-  for (const controller of controllers.splice(0)) await controller.stop();
+  for (const stop of stops.splice(0)) await stop();
   await fixture.teardown();
 });
 
@@ -26,8 +27,12 @@ interface World {
 
 async function world(): Promise<World> {
   const kc = kubeConfigOf(await fixture.start());
-  const controller = new DaemonSetController({ kubeConfig: kc, now: () => new Date(), monotonicMs: () => performance.now() });
-  controllers.push(controller);
+  const informers = new Informers(kc);
+  const controller = new DaemonSetController({ kubeConfig: kc, informers, now: () => new Date(), monotonicMs: () => performance.now() });
+  stops.push(async () => {
+    await controller.stop();
+    informers.stop();
+  });
   controller.start();
   return { core: kc.makeApiClient(CoreV1Api), apps: kc.makeApiClient(AppsV1Api) };
 }

@@ -1,16 +1,16 @@
 // The embedded mode's DaemonSet controller (a real cluster runs kube-controller-manager's): it
-// reflects DaemonSets, Nodes, Pods and ControllerRevisions, and in coalesced passes executes what
+// reads DaemonSets, Nodes, Pods and ControllerRevisions from shared informers, and in coalesced passes executes what
 // planDaemonSet decides for each DaemonSet: the ControllerRevision of its template, daemon pods
 // created on and deleted from nodes (with upstream's Events), and the status subresource (under a
 // resourceVersion precondition; a conflict waits for the next pass). Its own writes are remembered
 // until the watch shows them, so a pass on a stale view never creates a second pod for a node.
 import { AppsV1Api, CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
-import type { Subscription } from 'rxjs';
 import type { JsonObject } from '../../kernel/index.js';
 import { EventRecorder, involvedObjectOf } from '../kube/event-recorder.js';
 import { nameOf, namespaceOf, objectAt, stringAt, uidOf } from '../kube/json-fields.js';
+import type { Informer, Informers } from '../kube/informer.js';
 import { PassLoop } from '../kube/pass-loop.js';
-import { applyReflected, reflect, type ReflectorEvent } from '../kube/reflector.js';
+import type { ReflectorEvent } from '../kube/reflector.js';
 import { DAEMONSET_API_VERSION, DAEMONSET_KIND, daemonPodOf, planDaemonSet, type PodDeletion, type RevisionStep } from './daemonset.plan.js';
 import { FailedPodBackoff, PodExpectations } from './daemonset.expectations.js';
 import { controllerRefOf, isControlledBy, isTerminating, labelsOf, selectorMatches } from './pod-template.js';
@@ -24,6 +24,8 @@ export interface DaemonSetControllerLog {
 
 export interface DaemonSetControllerOptions {
   readonly kubeConfig: KubeConfig;
+  /** Shared with the other controllers: one watch per resource. */
+  readonly informers: Informers;
   /** Wall time: pod availability (minReadySeconds) and Event times. */
   readonly now: () => Date;
   /** This process's monotonic clock: expectations and the failed-pod back-off. */
@@ -52,7 +54,7 @@ const statusCodeOf = (error: unknown): number => (error as { code?: number }).co
 
 /**
  * ```ts
- * const daemonSets = new DaemonSetController({ kubeConfig, now: () => new Date(), monotonicMs: () => performance.now(), log });
+ * const daemonSets = new DaemonSetController({ kubeConfig, informers, now: () => new Date(), monotonicMs: () => performance.now(), log });
  * daemonSets.start();
  * await daemonSets.stop();
  * ```
@@ -62,15 +64,14 @@ export class DaemonSetController {
   readonly #core: CoreV1Api;
   readonly #apps: AppsV1Api;
   readonly #events: EventRecorder;
-  readonly #daemonSets = new Map<string, Raw>();
-  readonly #nodes = new Map<string, Raw>();
-  readonly #pods = new Map<string, Raw>();
-  readonly #revisions = new Map<string, Raw>();
   readonly #expectations = new PodExpectations();
   readonly #backoff = new FailedPodBackoff();
   readonly #loop: PassLoop;
-  readonly #subscriptions: Subscription[] = [];
+  readonly #unsubscribe: (() => void)[] = [];
+  #informers: { readonly daemonSets: Informer; readonly nodes: Informer; readonly pods: Informer; readonly revisions: Informer } | undefined;
   #recheck: { readonly timer: NodeJS.Timeout; readonly atMs: number } | undefined;
+  /** DaemonSets seen in the last pass: what is remembered of one that is gone is forgotten. */
+  #owners = new Set<string>();
 
   constructor(options: DaemonSetControllerOptions) {
     this.#options = options;
@@ -81,77 +82,72 @@ export class DaemonSetController {
   }
 
   start(): void {
-    const kc = this.#options.kubeConfig;
-    const onError = (error: string): void => this.#options.log?.warn({ error }, 'daemonset controller watch failed; retrying');
-    this.#subscriptions.push(
-      reflect(kc, '/apis/apps/v1/daemonsets', { onError }).subscribe((event) => this.#daemonSetEvent(event)),
-      reflect(kc, '/api/v1/nodes', { onError }).subscribe((event) => this.#changed(this.#nodes, event, nameOf)),
-      reflect(kc, '/api/v1/pods', { onError }).subscribe((event) => this.#podEvent(event)),
-      reflect(kc, '/apis/apps/v1/controllerrevisions', { onError }).subscribe((event) => this.#changed(this.#revisions, event, uidOf)),
+    const informers = this.#options.informers;
+    this.#informers = {
+      daemonSets: informers.of('/apis/apps/v1/daemonsets'),
+      nodes: informers.of('/api/v1/nodes'),
+      pods: informers.of('/api/v1/pods'),
+      revisions: informers.of('/apis/apps/v1/controllerrevisions'),
+    };
+    const { daemonSets, nodes, pods, revisions } = this.#informers;
+    this.#unsubscribe.push(
+      pods.onChange((event) => this.#podEvent(event)),
+      ...[daemonSets, nodes, revisions].map((informer) => informer.onChange(() => void this.#loop.request())),
     );
+    void this.#loop.request();
   }
 
-  /** Stops watching and waits for the pass in progress. */
+  /** Runs a pass now and waits for it (tests). */
+  sync(): Promise<void> {
+    return this.#loop.request();
+  }
+
+  /** Stops listening and waits for the pass in progress (the informers are the caller's to stop). */
   async stop(): Promise<void> {
-    for (const subscription of this.#subscriptions.splice(0)) subscription.unsubscribe();
+    for (const unsubscribe of this.#unsubscribe.splice(0)) unsubscribe();
     if (this.#recheck !== undefined) clearTimeout(this.#recheck.timer);
     this.#recheck = undefined;
     await this.#loop.stop();
   }
 
-  #changed(into: Map<string, Raw>, event: ReflectorEvent, keyOf: (object: Raw) => string): void {
-    applyReflected(into, event, keyOf);
-    void this.#loop.request();
-  }
-
-  #daemonSetEvent(event: ReflectorEvent): void {
-    const before = new Set(this.#daemonSets.keys());
-    applyReflected(this.#daemonSets, event, uidOf);
-    for (const uid of before) {
-      if (this.#daemonSets.has(uid)) continue;
-      this.#expectations.forget(uid);
-      this.#backoff.forget(uid);
-    }
-    void this.#loop.request();
-  }
-
-  /** Keeps the pod view and counts what the watch shows of this controller's own creates and deletes. */
+  /** Settles this controller's own creates and deletes as the watch shows them, then asks for a pass. */
   #podEvent(event: ReflectorEvent): void {
-    const before = new Map(this.#pods);
-    applyReflected(this.#pods, event, uidOf);
     const changed = event.type === 'listed' ? event.objects : [event.object];
     for (const pod of changed) {
       const owner = controllerRefOf(pod);
-      if (owner?.kind !== DAEMONSET_KIND) continue;
-      const previous = before.get(uidOf(pod));
-      if (event.type === 'DELETED' || (isTerminating(pod) && (previous === undefined || !isTerminating(previous)))) this.#expectations.deletionObserved(owner.uid, uidOf(pod));
-      if (event.type !== 'DELETED' && previous === undefined) this.#expectations.creationObserved(owner.uid);
-    }
-    if (event.type === 'listed') {
-      // A relist drops pods deleted while the watch was down: their deletes are seen now.
-      for (const [uid, pod] of before) {
-        const owner = controllerRefOf(pod);
-        if (owner?.kind === DAEMONSET_KIND && !this.#pods.has(uid)) this.#expectations.deletionObserved(owner.uid, uid);
-      }
+      if (owner?.kind === DAEMONSET_KIND) this.#expectations.observe(owner.uid, uidOf(pod), event.type === 'DELETED' || isTerminating(pod));
     }
     void this.#loop.request();
   }
 
   async #pass(): Promise<void> {
-    const nodes = [...this.#nodes.values()];
-    for (const ds of [...this.#daemonSets.values()]) {
+    const informers = this.#informers;
+    if (informers === undefined || ![informers.daemonSets, informers.nodes, informers.pods, informers.revisions].every((i) => i.synced)) return;
+    const nodes = [...informers.nodes.objects()];
+    const pods = [...informers.pods.objects()];
+    const revisions = [...informers.revisions.objects()];
+    const live = new Set<string>();
+    for (const ds of [...informers.daemonSets.objects()]) {
       if (this.#loop.stopped) return;
-      await this.#sync(ds, nodes);
+      live.add(uidOf(ds));
+      await this.#sync(ds, nodes, pods, revisions);
     }
+    for (const owner of this.#owners) {
+      if (live.has(owner)) continue;
+      this.#expectations.forget(owner);
+      this.#backoff.forget(owner);
+    }
+    this.#owners = live;
   }
 
   /** One DaemonSet: plan from the current view, then write the revision, pods, status and history. */
-  async #sync(ds: Raw, nodes: readonly Raw[]): Promise<void> {
+  async #sync(ds: Raw, nodes: readonly Raw[], allPods: readonly Raw[], allRevisions: readonly Raw[]): Promise<void> {
     const uid = uidOf(ds);
     const namespace = namespaceOf(ds);
     const selector = objectAt(objectAt(ds, 'spec'), 'selector');
-    const pods = [...this.#pods.values()].filter((pod) => namespaceOf(pod) === namespace && isControlledBy(pod, uid) && selectorMatches(selector, labelsOf(pod)));
-    const revisions = [...this.#revisions.values()].filter((revision) => namespaceOf(revision) === namespace && isControlledBy(revision, uid));
+    const owned = allPods.filter((pod) => namespaceOf(pod) === namespace && isControlledBy(pod, uid));
+    const pods = owned.filter((pod) => selectorMatches(selector, labelsOf(pod)));
+    const revisions = allRevisions.filter((revision) => namespaceOf(revision) === namespace && isControlledBy(revision, uid));
     const monotonicMs = this.#options.monotonicMs();
     const backoff = this.#backoff.inBackoff(uid, monotonicMs);
     const plan = planDaemonSet({
@@ -160,13 +156,13 @@ export class DaemonSetController {
       pods,
       revisions,
       nowMs: this.#options.now().getTime(),
-      expectationsSatisfied: this.#expectations.satisfied(uid, monotonicMs),
+      expectationsSatisfied: this.#expectations.satisfied(uid, new Map(owned.map((pod) => [uidOf(pod), isTerminating(pod)])), monotonicMs),
       failedBackoffNodes: backoff.nodes,
     });
     if (plan === undefined) return;
     if (await this.#writeRevision(ds, plan.revision)) {
       const hash = plan.revision.kind === 'collision' ? '' : plan.revision.hash;
-      if (plan.creates.length > 0 || plan.deletes.length > 0) this.#expectations.expect(uid, plan.creates.length, plan.deletes.map((d) => uidOf(d.pod)), monotonicMs);
+      if (plan.creates.length > 0 || plan.deletes.length > 0) this.#expectations.expect(uid, monotonicMs);
       await this.#deletePods(ds, plan.deletes);
       await this.#createPods(ds, plan.creates, hash);
     }
@@ -201,7 +197,7 @@ export class DaemonSetController {
     }
   }
 
-  /** Deletes concurrently, each under a uid precondition; a failed delete will never be seen, so it is counted seen. */
+  /** Deletes concurrently, each under a uid precondition; only accepted deletes are awaited in the watch. */
   async #deletePods(ds: Raw, deletes: readonly PodDeletion[]): Promise<void> {
     const involved = involvedObjectOf(ds, DAEMONSET_API_VERSION, DAEMONSET_KIND);
     await Promise.all(
@@ -214,10 +210,10 @@ export class DaemonSetController {
         }
         try {
           await this.#core.deleteNamespacedPod({ name, namespace, body: { preconditions: { uid: uidOf(pod) } } });
+          this.#expectations.deleted(uidOf(ds), uidOf(pod));
           this.#options.log?.info({ daemonSet: `${namespace}/${nameOf(ds)}`, pod: name, node, why }, 'daemon pod deleted');
           await this.#events.record(involved, 'Normal', 'SuccessfulDelete', `Deleted pod: ${name}`);
         } catch (error) {
-          this.#expectations.deletionObserved(uidOf(ds), uidOf(pod));
           if (statusCodeOf(error) === 404) return;
           this.#options.log?.warn({ pod: `${namespace}/${name}`, error: errorText(error) }, 'daemon pod not deleted');
           await this.#events.record(involved, 'Warning', 'FailedDelete', `Error deleting: ${errorText(error)}`);
@@ -228,7 +224,7 @@ export class DaemonSetController {
 
   /**
    * Creates in batches of 1, 2, 4, … as upstream's slow start, so a template the API refuses costs
-   * one failed request instead of one per node; creates never sent are counted seen.
+   * one failed request instead of one per node; the nodes left wait for the next pass.
    */
   async #createPods(ds: Raw, nodeNames: readonly string[], hash: string): Promise<void> {
     let next = 0;
@@ -238,7 +234,6 @@ export class DaemonSetController {
       const results = await Promise.all(names.map((node) => this.#createPod(ds, node, hash)));
       if (results.includes(false)) break;
     }
-    for (let skipped = next; skipped < nodeNames.length; skipped++) this.#expectations.creationObserved(uidOf(ds));
   }
 
   async #createPod(ds: Raw, node: string, hash: string): Promise<boolean> {
@@ -247,11 +242,11 @@ export class DaemonSetController {
     try {
       const created: unknown = await this.#core.createNamespacedPod({ namespace, body: daemonPodOf(ds, node, hash) as never });
       const name = nameOf(created);
+      this.#expectations.created(uidOf(ds), uidOf(created));
       this.#options.log?.info({ daemonSet: `${namespace}/${nameOf(ds)}`, pod: name, node }, 'daemon pod created');
       await this.#events.record(involved, 'Normal', 'SuccessfulCreate', `Created pod: ${name}`);
       return true;
     } catch (error) {
-      this.#expectations.creationObserved(uidOf(ds));
       this.#options.log?.warn({ daemonSet: `${namespace}/${nameOf(ds)}`, node, error: errorText(error) }, 'daemon pod not created');
       await this.#events.record(involved, 'Warning', 'FailedCreate', `Error creating: ${errorText(error)}`);
       return false;

@@ -13,42 +13,58 @@ export const FAILED_POD_BACKOFF_MS_MAX = 15 * 60_000;
 const BACKOFF_ENTRIES_MAX = 10_000;
 
 interface Pending {
-  adds: number;
+  /** Uids of pods created and not seen yet. */
+  readonly creates: Set<string>;
+  /** Uids of pods deleted and not yet seen going. */
   readonly deletes: Set<string>;
   readonly sinceMs: number;
 }
 
 /**
  * ```ts
- * expectations.expect(dsUid, 2, [], nowMs);    // before two creates
- * expectations.creationObserved(dsUid);          // on each ADDED pod it controls
- * expectations.satisfied(dsUid, nowMs);          // true once both are seen
+ * expectations.expect(dsUid, nowMs);             // before a round of writes
+ * expectations.created(dsUid, pod.metadata.uid); // after each create the API accepted
+ * expectations.observe(pod, false);               // on every watch event of a pod
+ * expectations.satisfied(dsUid, podsOfDs, nowMs); // true once every write is seen
  * ```
  */
 export class PodExpectations {
   readonly #byOwner = new Map<string, Pending>();
 
-  /** Before writing: `adds` creates and the deletes of `deleteUids` are in flight for `owner`. */
-  expect(owner: string, adds: number, deleteUids: readonly string[], nowMs: number): void {
-    this.#byOwner.set(owner, { adds, deletes: new Set(deleteUids), sinceMs: nowMs });
+  /** Starts a round of writes for `owner` (what an earlier round still waits for is kept). */
+  expect(owner: string, nowMs: number): void {
+    const earlier = this.#byOwner.get(owner);
+    this.#byOwner.set(owner, { creates: new Set(earlier?.creates), deletes: new Set(earlier?.deletes), sinceMs: nowMs });
   }
 
-  /** A pod the owner controls was seen created (or a create failed: it will never be seen). */
-  creationObserved(owner: string): void {
+  /** The API accepted a create: the pod must show up in the view before the owner acts again. */
+  created(owner: string, podUid: string): void {
+    this.#byOwner.get(owner)?.creates.add(podUid);
+  }
+
+  /** The API accepted a delete: the pod must show up terminating or gone. */
+  deleted(owner: string, podUid: string): void {
+    this.#byOwner.get(owner)?.deletes.add(podUid);
+  }
+
+  /** A watch event of a pod: any sight settles its create; a deletion or deletionTimestamp settles its delete. */
+  observe(owner: string, podUid: string, going: boolean): void {
     const pending = this.#byOwner.get(owner);
-    if (pending !== undefined) pending.adds -= 1;
+    if (pending === undefined) return;
+    pending.creates.delete(podUid);
+    if (going) pending.deletes.delete(podUid);
   }
 
-  /** The pod was seen going (or its delete failed). */
-  deletionObserved(owner: string, podUid: string): void {
-    this.#byOwner.get(owner)?.deletes.delete(podUid);
-  }
-
-  /** Whether every write for `owner` has been seen, or they are too old to wait for. */
-  satisfied(owner: string, nowMs: number): boolean {
+  /**
+   * Whether every write for `owner` has been seen, judged also against the owner's pods in view
+   * (`present`: uid → whether it is terminating), or is too old to wait for.
+   */
+  satisfied(owner: string, present: ReadonlyMap<string, boolean>, nowMs: number): boolean {
     const pending = this.#byOwner.get(owner);
     if (pending === undefined) return true;
-    if ((pending.adds <= 0 && pending.deletes.size === 0) || nowMs - pending.sinceMs > EXPECTATIONS_TTL_MS) {
+    for (const uid of pending.creates) if (present.has(uid)) pending.creates.delete(uid);
+    for (const uid of pending.deletes) if (present.get(uid) !== false) pending.deletes.delete(uid);
+    if ((pending.creates.size === 0 && pending.deletes.size === 0) || nowMs - pending.sinceMs > EXPECTATIONS_TTL_MS) {
       this.#byOwner.delete(owner);
       return true;
     }
