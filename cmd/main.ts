@@ -55,13 +55,14 @@ program
   .description('run the cloud side: the embedded Kubernetes API server (default), the node bootstrap server and the stream to edges')
   .option('--data-dir <dir>', 'where state, certificates and the kubeconfig live', './.edgehive')
   .option('--kubeconfig <file>', 'use a real cluster instead of the embedded API server')
+  .option('--run-controllers', 'with --kubeconfig: also run edgehive\'s scheduler and controllers (a real cluster has its own)', false)
   .option('--api-port <port>', 'port of the embedded API server (default: a free one)')
   .option('--stream-port <port>', 'port of the edges\' mTLS stream, printed as "Stream: wss://…" (default: a free one, P)')
   .option('--bootstrap-port <port>', 'port where edges join and renew certificates, printed as "Join: https://…" (default: the stream port + 2)')
   .option('--insecure', 'serve the embedded API over plain HTTP without authentication', false)
   .option('--node-monitor-grace-period <seconds>', 'how long a node may stay silent before it goes Unknown and is tainted NoSchedule (default 40)')
   .addOption(logLevelOption())
-  .action(async (options: { dataDir: string; kubeconfig?: string; apiPort?: string; streamPort?: string; bootstrapPort?: string; insecure: boolean; nodeMonitorGracePeriod?: string; logLevel: string }) => {
+  .action(async (options: { dataDir: string; kubeconfig?: string; apiPort?: string; streamPort?: string; bootstrapPort?: string; insecure: boolean; runControllers: boolean; nodeMonitorGracePeriod?: string; logLevel: string }) => {
     const { runCloud } = await import('./cloud/cloud.js');
     process.exitCode = await runCloud(options, stdio, stopSignal(), logger(options.logLevel, 'cloud'));
   });

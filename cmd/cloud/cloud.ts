@@ -5,9 +5,10 @@
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
-import { KubeConfig } from '@kubernetes/client-node';
-import { DeploymentController, EdgeController, EdgeStatusWriter, Informers, NodeLeaseWriter, NodeLifecycleController, PodScheduler, ReplicaSetController } from '../../projections/index.js';
-import { ensureClusterPki, startEmbeddedApiServer, type ClusterPki, type EmbeddedApiServer } from '../../k8s/index.js';
+import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { EdgeController, EdgeStatusWriter, NodeLeaseWriter } from '../../projections/index.js';
+import { startControlLoops } from './control-loops.js';
+import { ensureClusterPki, startEmbeddedApiServer, type ClusterPki } from '../../k8s/index.js';
 import { type Result, err, ok } from '../../kernel/index.js';
 import {
   CLOUD_PKI_DIR_NAME,
@@ -35,6 +36,8 @@ export interface CloudOptions {
   readonly streamPort?: string;
   readonly bootstrapPort?: string;
   readonly insecure: boolean;
+  /** With --kubeconfig: run the embedded mode's scheduler and controllers against that cluster too. */
+  readonly runControllers?: boolean;
   /** Seconds a node may stay silent before it goes Unknown (kube-controller-manager's flag of that name); 40 by default. */
   readonly nodeMonitorGracePeriod?: string;
 }
@@ -58,40 +61,86 @@ const API_SYNC_TIMEOUT_MS = 30_000;
 
 /** Resolves to the exit code once `stop` fires (or at once on a start-up error). */
 export async function runCloud(options: CloudOptions, io: CloudIo, stop: AbortSignal, log: Logger): Promise<number> {
-  if (options.kubeconfig !== undefined) {
-    io.err('edgehive cloud: --kubeconfig (a real cluster) is accepted but the cloud reconcilers are not built yet; nothing to run');
-    return 1;
-  }
   const ports = parsePorts(options);
   if (!ports.ok) return fail(io, ports.error);
   const graceSeconds = parseGraceSeconds(options.nodeMonitorGracePeriod);
   if (!graceSeconds.ok) return fail(io, graceSeconds.error);
+  if (options.kubeconfig !== undefined && (options.apiPort !== undefined || options.insecure)) return fail(io, '--api-port and --insecure configure the embedded API server; with --kubeconfig there is none');
   const dataDir = resolve(options.dataDir);
   // kubectl logs/exec reach the pod's edge through the hub, which starts after the API server.
   const late: LateStreamSide = { hub: undefined, podNode: () => undefined };
+  const api = options.kubeconfig === undefined ? await startEmbeddedApi(dataDir, ports.value.api, options.insecure, late) : await connectToCluster(resolve(options.kubeconfig));
+  if (!api.ok) return fail(io, api.error);
+  // A real cluster has its own scheduler and controllers: ours run there only when asked.
+  const controllers = options.kubeconfig === undefined || options.runControllers === true;
+  const stream = await startStreamSide(dataDir, api.value.clusterId, api.value.kc, ports.value, log, late, { nodeGraceMs: graceSeconds.value * 1000, controllers });
+  if (!stream.ok) {
+    await api.value.close();
+    return fail(io, stream.error);
+  }
+  if (options.insecure) io.err('edgehive cloud: WARNING: --insecure serves the API over plain HTTP without authentication');
+  printReachability(io, options.dataDir, api.value, stream.value);
+  await new Promise<void>((resolve) => (stop.aborted ? resolve() : stop.addEventListener('abort', () => resolve(), { once: true })));
+  await stream.value.close();
+  await api.value.close();
+  return 0;
+}
+
+/** The Kubernetes API the cloud works against: the embedded server, or a cluster named by a kubeconfig. */
+interface ApiSide {
+  readonly kc: KubeConfig;
+  /** The uid of namespace kube-system (PROTOCOL.md: the edges' clusterId). */
+  readonly clusterId: string;
+  /** What to print about it: the embedded server's kubeconfig and URL, or the cluster's server. */
+  readonly lines: readonly string[];
+  close(): Promise<void>;
+}
+
+async function startEmbeddedApi(dataDir: string, port: number, insecure: boolean, late: LateStreamSide): Promise<Result<ApiSide, string>> {
   const tunnel: CloudPodStreamDeps = {
     podNode: (namespace, name) => late.podNode(namespace, name),
     openByteStream: (node, request) => (late.hub === undefined ? Promise.resolve(err({ kind: 'StreamStopped' as const, message: 'the cloud is still starting' })) : late.hub.openByteStream(node, request, BYTE_STREAM_OPEN_TIMEOUT_MS)),
   };
-  const started = await startEmbeddedApiServer({ dataDir, port: ports.value.api, insecure: options.insecure, podStreams: podLogHandler(tunnel), podUpgrades: podUpgradeHandler(tunnel) });
-  if (!started.ok) return fail(io, started.error);
+  const started = await startEmbeddedApiServer({ dataDir, port, insecure, podStreams: podLogHandler(tunnel), podUpgrades: podUpgradeHandler(tunnel) });
+  if (!started.ok) return err(started.error);
   const server = started.value;
-  const stream = await startStreamSide(dataDir, server.clusterId, server.kubeconfigPath, ports.value, log, late, graceSeconds.value * 1000);
-  if (!stream.ok) {
-    await server.close();
-    return fail(io, stream.error);
-  }
-  if (options.insecure) io.err('edgehive cloud: WARNING: --insecure serves the API over plain HTTP without authentication');
-  printReachability(io, options.dataDir, server, stream.value);
-  await new Promise<void>((resolve) => (stop.aborted ? resolve() : stop.addEventListener('abort', () => resolve(), { once: true })));
-  await stream.value.close();
-  await server.close();
-  return 0;
+  const kc = new KubeConfig();
+  kc.loadFromFile(server.kubeconfigPath);
+  return ok({
+    kc,
+    clusterId: server.clusterId,
+    lines: [`export KUBECONFIG=${server.kubeconfigPath}`, `Kubernetes API: ${server.url} (cluster ${server.clusterId})`],
+    close: () => server.close(),
+  });
 }
 
-function printReachability(io: CloudIo, dataDir: string, server: EmbeddedApiServer, stream: StreamSide): void {
-  io.out(`export KUBECONFIG=${server.kubeconfigPath}`);
-  io.out(`Kubernetes API: ${server.url} (cluster ${server.clusterId})`);
+/**
+ * A cluster named by --kubeconfig, reached through client-node only. Its clusterId is the uid of
+ * kube-system; a cluster that cannot be read within the start-up bound is a start-up error.
+ */
+async function connectToCluster(kubeconfigPath: string): Promise<Result<ApiSide, string>> {
+  const kc = new KubeConfig();
+  try {
+    kc.loadFromFile(kubeconfigPath);
+  } catch (error) {
+    return err(`cannot read the kubeconfig ${kubeconfigPath}: ${(error as Error).message}`);
+  }
+  const server = kc.getCurrentCluster()?.server;
+  if (server === undefined) return err(`the kubeconfig ${kubeconfigPath} names no current cluster`);
+  const core = kc.makeApiClient(CoreV1Api);
+  const read = core.readNamespace({ name: 'kube-system' }).then(
+    (namespace) => ok(namespace.metadata?.uid ?? ''),
+    (error: unknown) => err(`cannot read namespace kube-system at ${server}: ${(error as Error).message}`),
+  );
+  const timeout = new Promise<Result<string, string>>((resolve) => setTimeout(() => resolve(err(`the Kubernetes API at ${server} did not answer within ${API_SYNC_TIMEOUT_MS / 1000} s`)), API_SYNC_TIMEOUT_MS).unref());
+  const clusterId = await Promise.race([read, timeout]);
+  if (!clusterId.ok) return clusterId;
+  if (clusterId.value === '') return err(`namespace kube-system at ${server} has no uid`);
+  return ok({ kc, clusterId: clusterId.value, lines: [`Kubernetes API: ${server} (cluster ${clusterId.value}, from ${kubeconfigPath})`], close: () => Promise.resolve() });
+}
+
+function printReachability(io: CloudIo, dataDir: string, api: ApiSide, stream: StreamSide): void {
+  for (const line of api.lines) io.out(line);
   io.out(`Stream: ${stream.streamUrl}`);
   io.out(`Join: ${stream.bootstrapUrl}`);
   io.out('try: kubectl get namespaces; kubectl api-resources; kubectl get devices');
@@ -139,7 +188,13 @@ interface LateStreamSide {
   podNode: (namespace: string, name: string) => string | undefined;
 }
 
-async function startStreamSide(dataDir: string, clusterId: string, kubeconfigPath: string, ports: Ports, log: Logger, late: LateStreamSide, nodeGraceMs: number): Promise<Result<StreamSide, string>> {
+/** What runs beside the hub: the node lifecycle's grace, and whether the control loops run here. */
+interface ControlOptions {
+  readonly nodeGraceMs: number;
+  readonly controllers: boolean;
+}
+
+async function startStreamSide(dataDir: string, clusterId: string, kc: KubeConfig, ports: Ports, log: Logger, late: LateStreamSide, control: ControlOptions): Promise<Result<StreamSide, string>> {
   // The embedded API server made the PKI already (unless --insecure); this reuses it, or makes it.
   const pki = await ensureClusterPki(join(dataDir, CLOUD_PKI_DIR_NAME), { hosts: [CLOUD_HOST, 'localhost'] });
   if (!pki.ok) return err(pki.error.message);
@@ -155,8 +210,6 @@ async function startStreamSide(dataDir: string, clusterId: string, kubeconfigPat
   if (!nodeSync.ok) return err(describeNodeSyncStoreOpenError(nodeSync.error));
   // The EdgeController follows the API through client-node, as it would a real cluster; edges are
   // let in only once it has listed everything, or a partial desired set would tombstone objects.
-  const kc = new KubeConfig();
-  kc.loadFromFile(kubeconfigPath);
   let hub: CloudHub | undefined;
   const controller = new EdgeController(kc, {
     desiredChanged: (node) => hub?.desiredChanged(node),
@@ -199,28 +252,12 @@ async function startStreamSide(dataDir: string, clusterId: string, kubeconfigPat
     return listening;
   }
   const { stream, bootstrap } = listening.value;
-  // The embedded API has no kube-scheduler: this one binds pods that name no node (a real cluster schedules its own).
-  const scheduler = new PodScheduler({ kubeConfig: kc, now: () => new Date(), log });
-  scheduler.start();
-  // And no kube-controller-manager: a silent node goes Unknown and is tainted NoSchedule (its pods
-  // stay: edge autonomy), and pods of a deleted node are garbage-collected after 40 s.
-  const lifecycle = new NodeLifecycleController({ kubeConfig: kc, monotonicMs: () => performance.now(), now: () => new Date(), graceMs: nodeGraceMs, log });
-  lifecycle.start();
-  // And no workload controllers: Deployments become ReplicaSets become pods, on shared informers.
-  const informers = new Informers(kc, { onError: (error) => log.warn({ error }, 'controller watch failed; retrying') });
-  const replicaSets = new ReplicaSetController({ kubeConfig: kc, informers, now: () => new Date(), log });
-  const deployments = new DeploymentController({ kubeConfig: kc, informers, now: () => new Date(), log });
-  replicaSets.start();
-  deployments.start();
+  const loops = control.controllers ? startControlLoops(kc, log, control.nodeGraceMs) : undefined;
   return ok({
     streamUrl: stream.url,
     bootstrapUrl: bootstrap.url,
     close: async () => {
-      await scheduler.stop();
-      await lifecycle.stop();
-      await deployments.stop();
-      await replicaSets.stop();
-      informers.stop();
+      await loops?.stop();
       controller.stop();
       await hub!.close();
       await Promise.all([stream.close(), bootstrap.close()]);
