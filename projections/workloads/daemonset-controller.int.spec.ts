@@ -53,7 +53,7 @@ function daemonSet(name: string, image: string, nodeSelector?: Record<string, st
   };
 }
 
-/** What every edge's agent would report: bound pods Running and Ready, deletions confirmed. */
+/** What every edge's agent would report: pending bound pods Running and Ready, deletions confirmed. */
 async function edgeStep(w: World): Promise<void> {
   const pods = await w.core.listNamespacedPod({ namespace: NAMESPACE });
   for (const pod of pods.items) {
@@ -61,7 +61,7 @@ async function edgeStep(w: World): Promise<void> {
     if (pod.spec?.nodeName === undefined) continue;
     if (pod.metadata?.deletionTimestamp !== undefined) {
       await w.core.deleteNamespacedPod({ name, namespace: NAMESPACE, gracePeriodSeconds: 0 }).catch(() => undefined);
-    } else if (pod.status?.phase !== 'Running') {
+    } else if (pod.status?.phase === 'Pending') {
       const at = new Date().toISOString();
       await w.core.patchNamespacedPodStatus({ name, namespace: NAMESPACE, body: { status: { phase: 'Running', conditions: [{ type: 'Ready', status: 'True', lastTransitionTime: at }] } } }, mergePatch);
     }
@@ -143,5 +143,25 @@ describe('given Ready edge nodes', () => {
     expect(revisions.items.map((r) => r.revision).sort()).toEqual([1, 2]);
     const current = revisions.items.find((r) => r.revision === 2);
     expect(new Set(done.map((p) => p.metadata?.labels?.[REVISION_HASH_LABEL]))).toEqual(new Set([current?.metadata?.labels?.[REVISION_HASH_LABEL]]));
+  });
+
+  it('deletes a daemon pod that failed and replaces it on its node, with a FailedDaemonPod Event', async () => {
+    const w = await world();
+    await readyNode(w, 'edge-1');
+    await w.apps.createNamespacedDaemonSet({ namespace: NAMESPACE, body: daemonSet('agent', 'agent:1') });
+    await rolledOut(w, 'agent', 1);
+    const [first] = await podsOf(w, 'agent');
+    const name = first?.metadata?.name ?? '';
+    await w.core.patchNamespacedPodStatus({ name, namespace: NAMESPACE, body: { status: { phase: 'Failed', conditions: [{ type: 'Ready', status: 'False' }] } } }, mergePatch);
+    const replaced = await waitFor('a new pod in place of the failed one', async () => {
+      await edgeStep(w);
+      const pods = await podsOf(w, 'agent');
+      return pods.length === 1 && pods[0]?.metadata?.name !== name && pods[0]?.status?.phase === 'Running' ? pods[0] : undefined;
+    });
+    expect(replaced.spec?.nodeName).toBe('edge-1');
+    const events = await w.core.listNamespacedEvent({ namespace: NAMESPACE });
+    expect(events.items.map((e) => `${e.type} ${e.reason} ${e.message}`)).toEqual(
+      expect.arrayContaining([`Warning FailedDaemonPod Found failed daemon pod default/${name} on node edge-1, will try to kill it`, `Normal SuccessfulDelete Deleted pod: ${name}`]),
+    );
   });
 });

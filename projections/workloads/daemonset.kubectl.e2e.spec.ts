@@ -31,7 +31,7 @@ async function edgeReport(): Promise<void> {
     const name = pod.metadata?.name ?? '';
     if (pod.spec?.nodeName === undefined) continue;
     if (pod.metadata?.deletionTimestamp !== undefined) await core.deleteNamespacedPod({ name, namespace: 'default', gracePeriodSeconds: 0 }).catch(() => undefined);
-    else if (pod.status?.phase !== 'Running') {
+    else if (pod.status?.phase === 'Pending') {
       const at = new Date().toISOString();
       await core.patchNamespacedPodStatus({ name, namespace: 'default', body: { status: { phase: 'Running', conditions: [{ type: 'Ready', status: 'True', lastTransitionTime: at }] } } }, mergePatch).catch(() => undefined);
     }
@@ -100,6 +100,10 @@ describe('a DaemonSet driven by kubectl on two edge nodes', () => {
     expect(await ok(['get', 'ds', 'agent'])).toMatch(/^agent\s+2\s+2\s+2\s+2\s+2\s+<none>\s+\S+$/m);
     const nodes = await ok(['get', 'pods', '-l', 'app=agent', '-o', 'jsonpath={.items[*].spec.nodeName}']);
     expect(nodes.split(' ').sort()).toEqual(['edge-1', 'edge-2']);
+    const described = await ok(['describe', 'ds', 'agent']);
+    expect(described).toMatch(/Desired Number of Nodes Scheduled: 2/);
+    expect(described).toMatch(/Pods Status:\s+2 Running \/ 0 Waiting \/ 0 Succeeded \/ 0 Failed/);
+    expect(described).toMatch(/Normal\s+SuccessfulCreate\s+\S+\s+daemonset-controller\s+Created pod: agent-/);
   });
 
   it('rolls out a new image with kubectl set image as revision 2', async () => {
