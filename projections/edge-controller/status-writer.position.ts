@@ -63,10 +63,15 @@ export function withoutPosition(status: unknown): JsonObject {
   return { ...status, conditions: arrayAt(status, 'conditions').filter((c) => !isPositionCondition(c)) } as JsonObject;
 }
 
-/** The reported status with the position condition added (replacing any the edge sent). */
-export function withPosition(status: Record<string, unknown>, position: EdgePosition): JsonObject {
+/**
+ * The reported status with the position condition added (replacing any the edge sent). A merge
+ * patch replaces the whole conditions list, so a report without conditions keeps the stored ones
+ * (`stored`), as a patch without the field would have.
+ */
+export function withPosition(status: Record<string, unknown>, position: EdgePosition, stored?: unknown): JsonObject {
   const condition = { type: STATUS_POSITION_CONDITION, status: 'True', reason: 'EdgePosition', message: formatPosition(position) };
-  return { ...status, conditions: [...arrayAt(status, 'conditions').filter((c) => !isPositionCondition(c)), condition] } as JsonObject;
+  const reported = Array.isArray(status['conditions']) ? status['conditions'] : arrayAt(stored, 'conditions');
+  return { ...status, conditions: [...reported.filter((c) => !isPositionCondition(c)), condition] } as JsonObject;
 }
 
 /** What to do with a status write given the position stored on the object. */

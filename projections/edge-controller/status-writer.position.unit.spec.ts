@@ -35,6 +35,15 @@ describe('the position in a status', () => {
     expect(status['conditions']).toHaveLength(1);
   });
 
+  it('keeps the stored conditions when the report has none (a merge patch replaces the whole list)', () => {
+    const stored = { conditions: [{ type: 'PodScheduled', status: 'True' }, { type: STATUS_POSITION_CONDITION, status: 'True', message: 'j-1/1' }] };
+    expect(withPosition({ phase: 'Running' }, at('j-1', 2), stored)['conditions']).toEqual([
+      { type: 'PodScheduled', status: 'True' },
+      { type: STATUS_POSITION_CONDITION, status: 'True', reason: 'EdgePosition', message: 'j-1/2' },
+    ]);
+    expect(withPosition({ conditions: [] }, at('j-1', 2), stored)['conditions']).toHaveLength(1);
+  });
+
   it('reads as none once another writer turned the condition Unknown (the node lifecycle does so to every condition)', () => {
     expect(storedPositionOf({ conditions: [{ type: STATUS_POSITION_CONDITION, status: 'Unknown', message: 'Kubelet stopped posting node status.' }] })).toBeUndefined();
   });

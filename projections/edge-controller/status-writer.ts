@@ -198,7 +198,7 @@ export class EdgeStatusWriter implements UpEffects {
     const metadata = objectAt(pod, 'metadata');
     try {
       await this.#core.patchNamespacedPodStatus(
-        { name: job.name, namespace: job.namespace, body: { metadata: { uid: job.uid, resourceVersion: stringAt(metadata, 'resourceVersion') }, status: withPosition(job.status, job.position) } },
+        { name: job.name, namespace: job.namespace, body: { metadata: { uid: job.uid, resourceVersion: stringAt(metadata, 'resourceVersion') }, status: withPosition(job.status, job.position, stored) } },
         mergePatch,
       );
     } catch (error) {
@@ -266,7 +266,7 @@ export class EdgeStatusWriter implements UpEffects {
         this.#skipped(job, storedPositionOf(stored), verdict.why);
         return 'skipped';
       }
-      await this.#core.patchNodeStatus({ name: job.node, body: { metadata: { resourceVersion }, status: withPosition(job.status, job.position) } }, mergePatch);
+      await this.#core.patchNodeStatus({ name: job.node, body: { metadata: { resourceVersion }, status: withPosition(job.status, job.position, stored) } }, mergePatch);
       const events = nodeEventsBetween(job.node, this.#previousStatus(`node/${job.node}`, stored), job.status, registered);
       this.#remember(`node/${job.node}`, job.position, job.status);
       // The kubelet's node reference: no namespace (its Events land in default) and the name as uid.
