@@ -13,7 +13,7 @@ import { PassLoop } from '../kube/pass-loop.js';
 import type { ReflectorEvent } from '../kube/reflector.js';
 import { DAEMONSET_API_VERSION, DAEMONSET_KIND, daemonPodOf, planDaemonSet, type PodDeletion, type RevisionStep } from './daemonset.plan.js';
 import { FailedPodBackoff, PodExpectations } from './daemonset.expectations.js';
-import { controllerRefOf, isControlledBy, isTerminating, labelsOf, selectorMatches } from './pod-template.js';
+import { controllerRefOf, isTerminating, labelsOf, selectorMatches } from './pod-template.js';
 
 type Raw = Record<string, unknown>;
 
@@ -51,6 +51,19 @@ function errorText(error: unknown): string {
   }
 }
 const statusCodeOf = (error: unknown): number => (error as { code?: number }).code ?? 0;
+
+/** Objects with a controller reference, by the controller's uid. */
+function byControllerUid(objects: Iterable<Raw>): Map<string, Raw[]> {
+  const byOwner = new Map<string, Raw[]>();
+  for (const object of objects) {
+    const owner = controllerRefOf(object);
+    if (owner?.kind !== DAEMONSET_KIND) continue;
+    const owned = byOwner.get(owner.uid);
+    if (owned === undefined) byOwner.set(owner.uid, [object]);
+    else owned.push(object);
+  }
+  return byOwner;
+}
 
 /**
  * ```ts
@@ -124,13 +137,13 @@ export class DaemonSetController {
     const informers = this.#informers;
     if (informers === undefined || ![informers.daemonSets, informers.nodes, informers.pods, informers.revisions].every((i) => i.synced)) return;
     const nodes = [...informers.nodes.objects()];
-    const pods = [...informers.pods.objects()];
-    const revisions = [...informers.revisions.objects()];
+    const pods = byControllerUid(informers.pods.objects());
+    const revisions = byControllerUid(informers.revisions.objects());
     const live = new Set<string>();
     for (const ds of [...informers.daemonSets.objects()]) {
       if (this.#loop.stopped) return;
       live.add(uidOf(ds));
-      await this.#sync(ds, nodes, pods, revisions);
+      await this.#sync(ds, nodes, pods.get(uidOf(ds)) ?? [], revisions.get(uidOf(ds)) ?? []);
     }
     for (const owner of this.#owners) {
       if (live.has(owner)) continue;
@@ -141,13 +154,13 @@ export class DaemonSetController {
   }
 
   /** One DaemonSet: plan from the current view, then write the revision, pods, status and history. */
-  async #sync(ds: Raw, nodes: readonly Raw[], allPods: readonly Raw[], allRevisions: readonly Raw[]): Promise<void> {
+  async #sync(ds: Raw, nodes: readonly Raw[], controlledPods: readonly Raw[], controlledRevisions: readonly Raw[]): Promise<void> {
     const uid = uidOf(ds);
     const namespace = namespaceOf(ds);
     const selector = objectAt(objectAt(ds, 'spec'), 'selector');
-    const owned = allPods.filter((pod) => namespaceOf(pod) === namespace && isControlledBy(pod, uid));
+    const owned = controlledPods.filter((pod) => namespaceOf(pod) === namespace);
     const pods = owned.filter((pod) => selectorMatches(selector, labelsOf(pod)));
-    const revisions = allRevisions.filter((revision) => namespaceOf(revision) === namespace && isControlledBy(revision, uid));
+    const revisions = controlledRevisions.filter((revision) => namespaceOf(revision) === namespace);
     const monotonicMs = this.#options.monotonicMs();
     const backoff = this.#backoff.inBackoff(uid, monotonicMs);
     const plan = planDaemonSet({
