@@ -2,7 +2,7 @@
 // nodes and the pods it controls (made with daemonPodOf, as the controller makes them), when it is
 // planned, then the creates, deletes, revision step and status are those of kube-controller-manager.
 import { describe, expect, it } from 'vitest';
-import { daemonPodOf, planDaemonSet, revisionStepOf, controllerRevisionOf, REVISION_HASH_LABEL, TEMPLATE_GENERATION_LABEL, type DaemonSetPlan, type DaemonSetView } from './daemonset.plan.js';
+import { daemonPodOf, planDaemonSet, withDaemonTolerations, revisionStepOf, controllerRevisionOf, REVISION_HASH_LABEL, TEMPLATE_GENERATION_LABEL, type DaemonSetPlan, type DaemonSetView } from './daemonset.plan.js';
 import { templateHash } from './pod-template.js';
 
 type Raw = Record<string, unknown>;
@@ -84,7 +84,7 @@ describe('given a DaemonSet and Ready nodes without its pods', () => {
     });
   });
 
-  it('gives every daemon pod the tolerations upstream adds (not-ready and unreachable NoExecute among them), once each', () => {
+  it('gives every daemon pod the tolerations upstream adds (not-ready and unreachable NoExecute among them), once each, and network-unavailable on the host network', () => {
     const ds2 = daemonSet({ tolerations: [{ key: 'node.kubernetes.io/not-ready', operator: 'Exists', effect: 'NoExecute' }] });
     const tolerations = ((daemonPodOf(ds2, 'edge-1', 'h') as Raw)['spec'] as Raw)['tolerations'] as Raw[];
     expect(tolerations.map((t) => `${String(t['key'])}:${String(t['effect'])}`)).toEqual([
@@ -95,6 +95,8 @@ describe('given a DaemonSet and Ready nodes without its pods', () => {
       'node.kubernetes.io/pid-pressure:NoSchedule',
       'node.kubernetes.io/unschedulable:NoSchedule',
     ]);
+    const hostNetwork = withDaemonTolerations({ hostNetwork: true })['tolerations'] as Raw[];
+    expect(hostNetwork.map((t) => t['key'])).toContain('node.kubernetes.io/network-unavailable');
   });
 
   it('skips nodes its nodeSelector does not match', () => {
