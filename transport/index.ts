@@ -18,6 +18,7 @@ export {
   openEdgeSyncJournal,
   describeEdgeSyncJournalOpenError,
 } from './stream/edge-sync-journal.sqlite.js';
+export { KubeNodeSyncStore, type KubeNodeSyncStoreOptions } from './stream/node-sync-store.kube.js';
 export { type NodeSyncStoreOpenError, SqliteNodeSyncStore, openNodeSyncStore, describeNodeSyncStoreOpenError } from './stream/node-sync-store.sqlite.js';
 export {
   type NodeAuthorizationView,

@@ -96,6 +96,7 @@ export function compileCrdSchema(schema: JsonValue): Result<CrdSchema, string> {
 export const bundledCrdFiles: readonly URL[] = [
   new URL('./devices.kubeedge.io_devices.yaml', import.meta.url),
   new URL('./devices.kubeedge.io_devicemodels.yaml', import.meta.url),
+  new URL('./edgehive.io_nodesyncs.yaml', import.meta.url),
 ];
 
 let bundledCrds: readonly JsonObject[] | undefined;

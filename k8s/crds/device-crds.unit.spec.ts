@@ -140,13 +140,13 @@ const changed = (object: JsonObject, change: (copy: Editable) => void): JsonObje
 };
 
 describe('loadBundledCrds', () => {
-  it('when loaded, then it holds the Device and DeviceModel CRDs of devices.kubeedge.io', () => {
+  it('when loaded, then it holds the Device and DeviceModel CRDs of devices.kubeedge.io and the NodeSync of edgehive.io', () => {
     const crds = loadBundledCrds();
-    expect(crds.map((crd) => asObject(crd['metadata'])['name'])).toEqual(['devices.devices.kubeedge.io', 'devicemodels.devices.kubeedge.io']);
+    expect(crds.map((crd) => asObject(crd['metadata'])['name'])).toEqual(['devices.devices.kubeedge.io', 'devicemodels.devices.kubeedge.io', 'nodesyncs.edgehive.io']);
     expect(crds.every((crd) => crd['apiVersion'] === 'apiextensions.k8s.io/v1' && crd['kind'] === 'CustomResourceDefinition')).toBe(true);
   });
 
-  it('when checked against the upstream CustomResourceDefinition model, then both manifests are valid', () => {
+  it('when checked against the upstream CustomResourceDefinition model, then every manifest is valid', () => {
     // kubernetes-models validates plain JSON against Kubernetes' published OpenAPI for apiextensions.k8s.io/v1.
     type CrdModelInput = ConstructorParameters<typeof CustomResourceDefinition>[0];
     for (const crd of loadBundledCrds()) expect(() => new CustomResourceDefinition(crd as unknown as CrdModelInput).validate()).not.toThrow();
