@@ -153,6 +153,19 @@ describe('deleting', () => {
     expect(call('GET', `${cms}/orphan`).status).toBe(200);
   });
 
+  it('marks an owner deleted in the foreground with deletionTimestamp and the foregroundDeletion finalizer, leaving its dependents to the garbage collector', () => {
+    const owner = call('POST', cms, configMap('fg-owner')).body;
+    call('POST', cms, configMap('fg-child', { ownerReferences: [{ apiVersion: 'v1', kind: 'ConfigMap', name: 'fg-owner', uid: owner.metadata.uid, blockOwnerDeletion: true }] }));
+    const deleted = call('DELETE', `${cms}/fg-owner`, { kind: 'DeleteOptions', apiVersion: 'v1', propagationPolicy: 'Foreground' });
+    expect(deleted.status).toBe(200);
+    expect(deleted.body.metadata).toMatchObject({ deletionTimestamp: expect.any(String), finalizers: ['foregroundDeletion'] });
+    expect(call('GET', `${cms}/fg-child`).status).toBe(200);
+    // The collector removes the finalizer once the blocking dependents are gone; then the owner goes, taking the rest.
+    call('PATCH', `${cms}/fg-owner`, { metadata: { finalizers: null } }, { 'content-type': 'application/merge-patch+json' });
+    expect(call('GET', `${cms}/fg-owner`).status).toBe(404);
+    expect(call('GET', `${cms}/fg-child`).status).toBe(404);
+  });
+
   it('marks a deleted namespace Terminating and keeps its content for the namespace controller, refusing new content, a second delete and any finalizer edit but /finalize; refuses to delete default', () => {
     call('POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'team' } });
     call('POST', '/api/v1/namespaces/team/configmaps', configMap('x'));

@@ -144,6 +144,12 @@ const writeError = (def: ResourceDef, error: WriteError): ApiError => {
   }
 };
 
+/** How a DELETE treats dependents (ownerReferences): Background (default) and Orphan here, Foreground with the garbage collector. */
+type Propagation = 'Background' | 'Foreground' | 'Orphan';
+const propagationOf = (policy: unknown): Propagation => (policy === 'Orphan' || policy === 'Foreground' ? policy : 'Background');
+/** The finalizer of an owner deleted in the foreground, removed by the garbage collector. */
+const FOREGROUND_FINALIZER = 'foregroundDeletion';
+
 const isApiError = (value: unknown): value is ApiError => typeof value === 'object' && value !== null && 'code' in value && 'reason' in value;
 
 export class KubeApi {
@@ -794,13 +800,13 @@ export class KubeApi {
     const deleted = this.#delete(target.def, target.namespace, name, {
       preconditions: options.value.preconditions ?? {},
       gracePeriodSeconds: grace === undefined || grace === null ? undefined : Number(grace),
-      orphan: (request.query.get('propagationPolicy') ?? options.value.propagationPolicy) === 'Orphan',
+      propagation: propagationOf(request.query.get('propagationPolicy') ?? options.value.propagationPolicy),
       dryRun: dryRun.value || (options.value.dryRun ?? []).includes('All'),
     });
     return deleted.ok ? json(200, deleted.value) : failure(deleted.error);
   }
 
-  #delete(def: ResourceDef, namespace: string | undefined, name: string, options: { preconditions: Any; gracePeriodSeconds: number | undefined; orphan: boolean; dryRun: boolean }): Result<JsonObject, ApiError> {
+  #delete(def: ResourceDef, namespace: string | undefined, name: string, options: { preconditions: Any; gracePeriodSeconds: number | undefined; propagation: Propagation; dryRun: boolean }): Result<JsonObject, ApiError> {
     if (def.kind === 'Namespace' && undeletableNamespaces.has(name)) return err(forbidden(`namespaces "${name}" is forbidden: this namespace may not be deleted`, { name, kind: 'namespaces' }));
     const key = storageKey(def, namespace, name);
     const current = this.#deps.store.get(key);
@@ -813,7 +819,15 @@ export class KubeApi {
       return err(conflict(def.group, def.plural, name, `Precondition failed: ResourceVersion in precondition: ${String(options.preconditions.resourceVersion)}, ResourceVersion in object meta: ${String(meta.resourceVersion)}`));
     }
     if (options.dryRun) return ok(current);
-    if (def.kind === 'Namespace') return this.#deleteNamespace(def, key, current, options.orphan);
+    if (def.kind === 'Namespace') return this.#deleteNamespace(def, key, current, options.propagation === 'Orphan');
+    // Foreground: the owner stays, being deleted, until the garbage collector has deleted its
+    // blocking dependents and removed the finalizer. Pods own nothing here: theirs is a background delete.
+    if (options.propagation === 'Foreground' && !isBeingDeleted(current) && def.kind !== 'Pod') {
+      const updated = this.#deps.store.update<ApiError>(key, undefined, (o) =>
+        ok({ ...o, metadata: { ...metadataOf(o), deletionTimestamp: this.#now(), finalizers: [...finalizersOf(o).filter((f) => f !== FOREGROUND_FINALIZER), FOREGROUND_FINALIZER] } }),
+      );
+      return updated.ok ? ok(updated.value) : err(isApiError(updated.error) ? updated.error : writeError(def, updated.error));
+    }
     // Pods on a node are deleted gracefully: the node stops them and then deletes with grace 0.
     const podGrace = def.kind === 'Pod' && (current as Any).spec?.nodeName ? (options.gracePeriodSeconds ?? (current as Any).spec?.terminationGracePeriodSeconds ?? 30) : 0;
     const graceful = podGrace > 0 && !(isBeingDeleted(current) && options.gracePeriodSeconds === 0);
@@ -827,7 +841,7 @@ export class KubeApi {
     }
     const removed = this.#deps.store.delete(key, undefined);
     if (!removed.ok) return err(writeError(def, removed.error));
-    this.#afterDelete(def, removed.value, options.orphan);
+    this.#afterDelete(def, removed.value, options.propagation === 'Orphan');
     return ok(removed.value);
   }
 
@@ -838,7 +852,7 @@ export class KubeApi {
     const items = this.#deps.store.list({ group: def.group, resource: def.plural, ...(def.namespaced && target.namespace !== undefined ? { namespace: target.namespace } : {}) }).items.filter((o) => this.#matches(def, selectors.value, o));
     const deleted: JsonObject[] = [];
     for (const item of items) {
-      const result = this.#delete(def, metadataOf(item).namespace, String(metadataOf(item).name), { preconditions: {}, gracePeriodSeconds: undefined, orphan: false, dryRun: false });
+      const result = this.#delete(def, metadataOf(item).namespace, String(metadataOf(item).name), { preconditions: {}, gracePeriodSeconds: undefined, propagation: 'Background', dryRun: false });
       if (result.ok) deleted.push(result.value);
     }
     return json(200, { kind: `${def.kind}List`, apiVersion: apiVersionOf(def), metadata: { resourceVersion: String(this.#deps.store.rv) }, items: deleted });
@@ -911,7 +925,7 @@ export class KubeApi {
       const scope = { group: dependentDef.group, resource: dependentDef.plural, ...(dependentDef.namespaced && namespace !== undefined ? { namespace } : {}) };
       for (const item of this.#deps.store.list(scope).items) {
         const owners = (metadataOf(item).ownerReferences ?? []) as Any[];
-        if (owners.some((o) => o.uid === uid)) this.#delete(dependentDef, metadataOf(item).namespace, String(metadataOf(item).name), { preconditions: {}, gracePeriodSeconds: undefined, orphan: false, dryRun: false });
+        if (owners.some((o) => o.uid === uid)) this.#delete(dependentDef, metadataOf(item).namespace, String(metadataOf(item).name), { preconditions: {}, gracePeriodSeconds: undefined, propagation: 'Background', dryRun: false });
       }
     }
   }

@@ -86,3 +86,47 @@ describe('given a running collector', () => {
     expect(await podOrGone(core, 'before')).toBe('gone');
   });
 });
+
+describe('given a Deployment owning a ReplicaSet owning a pod on a node and an unbound pod', () => {
+  it('deletes in the foreground: the owners stay, being deleted, until the pod terminating on its node is gone, then go in turn', async () => {
+    const kc = kubeConfigOf(await fixture.start());
+    const core = kc.makeApiClient(CoreV1Api);
+    const apps = kc.makeApiClient(AppsV1Api);
+    const collector = new GarbageCollector({ kubeConfig: kc, resyncPeriodMs: 3_600_000 });
+    collectors.push(collector);
+    collector.start();
+    const template = replicaSet('web').spec?.template;
+    const deployment = await apps.createNamespacedDeployment({ namespace, body: { metadata: { name: 'web' }, spec: { selector: { matchLabels: { app: 'web' } }, template: template ?? {} } } });
+    const rs = await apps.createNamespacedReplicaSet({ namespace, body: { ...replicaSet('web-1'), metadata: { name: 'web-1', ownerReferences: [{ apiVersion: 'apps/v1', kind: 'Deployment', name: 'web', uid: deployment.metadata?.uid ?? '', controller: true, blockOwnerDeletion: true }] } } });
+    const rsRef = ownedBy('web-1', rs.metadata?.uid ?? '');
+    await core.createNamespacedPod({ namespace, body: { metadata: { name: 'on-node', ownerReferences: [rsRef] }, spec: { nodeName: 'edge-1', containers: [{ name: 'app', image: 'none', command: ['sleep', '1'] }] } } });
+    await podOwnedBy(core, 'unbound', [rsRef]);
+
+    await apps.deleteNamespacedDeployment({ name: 'web', namespace, propagationPolicy: 'Foreground' });
+    const marked = await apps.readNamespacedDeployment({ name: 'web', namespace });
+    expect(marked.metadata?.deletionTimestamp).toBeDefined();
+    expect(marked.metadata?.finalizers).toEqual(['foregroundDeletion']);
+
+    await waitFor('the unbound pod deleted', async () => ((await podOrGone(core, 'unbound')) === 'gone' ? true : undefined));
+    const terminating = await waitFor('the pod on the node terminating', async () => {
+      const pod = await podOrGone(core, 'on-node');
+      return pod !== 'gone' && pod.metadata?.deletionTimestamp !== undefined ? pod : undefined;
+    });
+    expect(terminating.metadata?.ownerReferences?.[0]?.uid).toBe(rsRef.uid);
+    const waitingRs = await apps.readNamespacedReplicaSet({ name: 'web-1', namespace });
+    expect(waitingRs.metadata?.finalizers).toEqual(['foregroundDeletion']);
+    expect((await apps.readNamespacedDeployment({ name: 'web', namespace })).metadata?.finalizers).toEqual(['foregroundDeletion']);
+
+    // The node has stopped the pod and confirms, as the edge does.
+    await core.deleteNamespacedPod({ name: 'on-node', namespace, gracePeriodSeconds: 0 });
+    await waitFor('the Deployment gone after its ReplicaSet', async () => {
+      try {
+        await apps.readNamespacedDeployment({ name: 'web', namespace });
+        return undefined;
+      } catch (error) {
+        return error instanceof ApiException && error.code === 404 ? true : undefined;
+      }
+    });
+    await expect(apps.readNamespacedReplicaSet({ name: 'web-1', namespace })).rejects.toMatchObject({ code: 404 });
+  });
+});

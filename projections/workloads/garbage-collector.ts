@@ -6,13 +6,15 @@
 // precondition; one with some owners alive loses the dangling references. The API server still
 // cascades a DELETE at once (background propagation); this catches what that misses: a dependent
 // created after its owner was deleted (a controller racing `kubectl delete`) or created dangling.
+// Foreground deletion is done here: the dependents of an owner carrying `foregroundDeletion` are
+// deleted, and the finalizer is removed once no dependent with blockOwnerDeletion is left.
 import { ApiException, KubernetesObjectApi, PatchStrategy, type KubeConfig } from '@kubernetes/client-node';
 import type { Subscription } from 'rxjs';
 import { uidOf } from '../kube/json-fields.js';
 import { PassLoop } from '../kube/pass-loop.js';
 import { rawGet } from '../kube/raw-api.js';
 import { reflect, type ReflectorEvent } from '../kube/reflector.js';
-import { graphNodeOf, judgeDependent, ownerVerdictOf, suspectsOf, type DependentAction, type GraphNode, type OwnerReference, type OwnerVerdict } from './garbage-collector.plan.js';
+import { finalizersOnceUnblocked, graphNodeOf, judgeDependent, ownerVerdictOf, suspectsOf, type DependentAction, type GraphNode, type OwnerInGraph, type OwnerReference, type OwnerVerdict } from './garbage-collector.plan.js';
 import { apiVersionOfResource, collectionPath, discoverResources, objectPath, serves, type ServedResource } from './namespace-controller.discovery.js';
 
 export interface GarbageCollectorOptions {
@@ -142,33 +144,54 @@ export class GarbageCollector {
     if (node !== undefined) nodes.set(node.uid, node);
   }
 
-  #inGraph = (uid: string): boolean => {
-    for (const watched of this.#watched.values()) if (watched.nodes.has(uid)) return true;
-    return false;
-  };
-
   async #pass(): Promise<void> {
-    const suspects = suspectsOf(
-      [...this.#watched.values()].flatMap((w) => [...w.nodes.values()]),
-      this.#inGraph,
-    );
+    const byUid = new Map<string, GraphNode>();
+    const dependentsOf = new Map<string, GraphNode[]>();
+    for (const watched of this.#watched.values()) {
+      for (const node of watched.nodes.values()) {
+        byUid.set(node.uid, node);
+        for (const owner of node.owners) {
+          const dependents = dependentsOf.get(owner.uid);
+          if (dependents === undefined) dependentsOf.set(owner.uid, [node]);
+          else dependents.push(node);
+        }
+      }
+    }
+    const ownerInGraph = (uid: string): OwnerInGraph => {
+      const owner = byUid.get(uid);
+      return owner === undefined ? 'absent' : owner.deletingDependents ? 'deletingDependents' : 'present';
+    };
+    if (!(await this.#judgeSuspects(suspectsOf(byUid.values(), ownerInGraph), ownerInGraph, dependentsOf))) return;
+    for (const owner of byUid.values()) {
+      const finalizers = finalizersOnceUnblocked(owner, dependentsOf.get(owner.uid) ?? []);
+      if (finalizers !== undefined && !this.#loop.stopped) await this.#execute(owner, { kind: 'unblock', finalizers });
+    }
+  }
+
+  /** Verifies each suspect's absent owners and acts on the verdicts; false when the pass was cut short (another is requested). */
+  async #judgeSuspects(suspects: readonly GraphNode[], ownerInGraph: (uid: string) => OwnerInGraph, dependentsOf: ReadonlyMap<string, readonly GraphNode[]>): Promise<boolean> {
     const verdicts = new Map<string, OwnerVerdict>();
+    const keyOf = (owner: OwnerReference, node: GraphNode): string => `${owner.uid}|${node.namespace ?? ''}`;
+    const verdictOf = (owner: OwnerReference, node: GraphNode): OwnerVerdict => {
+      const state = ownerInGraph(owner.uid);
+      if (state !== 'absent') return state === 'present' ? 'alive' : 'waiting';
+      return verdicts.get(keyOf(owner, node)) ?? 'unknown';
+    };
     let checks = 0;
     for (const node of suspects) {
-      if (this.#loop.stopped) return;
+      if (this.#loop.stopped) return false;
       for (const owner of node.owners) {
-        const key = `${owner.uid}|${node.namespace ?? ''}`;
-        if (this.#inGraph(owner.uid) || verdicts.has(key)) continue;
+        if (ownerInGraph(owner.uid) !== 'absent' || verdicts.has(keyOf(owner, node))) continue;
         if (checks >= OWNER_CHECKS_PER_PASS_MAX) {
           void this.#loop.request();
-          return;
+          return false;
         }
         checks += 1;
-        verdicts.set(key, await this.#verifyOwner(owner, node.namespace));
+        verdicts.set(keyOf(owner, node), await this.#verifyOwner(owner, node.namespace));
       }
-      const action = judgeDependent(node, (owner) => (this.#inGraph(owner.uid) ? 'alive' : (verdicts.get(`${owner.uid}|${node.namespace ?? ''}`) ?? 'unknown')));
-      await this.#execute(node, action);
+      await this.#execute(node, judgeDependent(node, (owner) => verdictOf(owner, node), (dependentsOf.get(node.uid) ?? []).length > 0));
     }
+    return true;
   }
 
   /** A live GET of the owner: by its group and kind, in the dependent's namespace when the owner is namespaced. */
@@ -184,13 +207,17 @@ export class GarbageCollector {
     return verdict;
   }
 
-  async #execute(node: GraphNode, action: DependentAction): Promise<void> {
+  async #execute(node: GraphNode, action: DependentAction | { readonly kind: 'unblock'; readonly finalizers: readonly string[] }): Promise<void> {
     const what = `${node.kind} ${node.namespace === undefined ? '' : `${node.namespace}/`}${node.name}`;
     const spec = { apiVersion: node.apiVersion, kind: node.kind, metadata: { name: node.name, ...(node.namespace === undefined ? {} : { namespace: node.namespace }) } };
     try {
       if (action.kind === 'delete') {
-        await this.#objects.delete(spec, undefined, undefined, undefined, undefined, 'Background', { preconditions: { uid: node.uid } });
-        this.#options.log?.info({ object: what }, 'garbage-collected: every owner is gone');
+        await this.#objects.delete(spec, undefined, undefined, undefined, undefined, action.propagation, { preconditions: { uid: node.uid } });
+        this.#options.log?.info({ object: what, propagation: action.propagation }, 'garbage-collected: no owner is left alive');
+      } else if (action.kind === 'unblock') {
+        // Its last blocking dependent is gone: without the finalizer the API server removes it.
+        await this.#objects.patch({ ...spec, metadata: { ...spec.metadata, resourceVersion: node.resourceVersion, finalizers: [...action.finalizers] } }, undefined, undefined, 'garbage-collector', undefined, PatchStrategy.MergePatch);
+        this.#options.log?.info({ object: what }, 'foreground deletion done: dependents gone');
       } else if (action.kind === 'dropOwners') {
         // The resourceVersion makes the patch a precondition: a dependent changed meanwhile is judged again.
         const body = { ...spec, metadata: { ...spec.metadata, resourceVersion: node.resourceVersion, ownerReferences: action.owners.map((o) => ({ ...o })) } };
