@@ -81,10 +81,10 @@ token
 program
   .command('edge')
   .description('run an edge node: join the cluster once with a token, then keep the stream to the cloud linked')
-  .requiredOption('--cloud <url>', 'the cloud\'s stream URL, wss://<host>:<port> (the "Stream:" line of edgehive cloud)')
+  .requiredOption('--cloud <url[,url...]>', 'the cloud\'s stream URL, wss://<host>:<port> (the "Stream:" line of edgehive cloud); several cloud processes comma-separated: the edge keeps to the one that works and moves to the next when it refuses the node (1012), goes away or cannot be reached')
   .requiredOption('--name <name>', 'this node\'s name (a DNS-1123 subdomain)')
   .option('--token <token>', 'a join token from `edgehive token create`; needed for the first join only')
-  .option('--bootstrap <url>', 'the cloud\'s join URL, https://<host>:<port> (default: the --cloud host at its port + 2)')
+  .option('--bootstrap <url[,url...]>', 'the cloud\'s join URL, https://<host>:<port>: one for all, or one per --cloud URL in its order (default: each --cloud host at its port + 2); a join or renewal tries them in turn')
   .option('--data-dir <dir>', 'where the credentials (<dir>/edge-pki) and the journal (<dir>/edge/journal.db) live', './.edgehive')
   .option('--meta-server-port <port>', 'port of the read-only local Kubernetes API on 127.0.0.1 (KubeEdge\'s MetaServer; 0: a free one)', '10550')
   .option('--no-meta-server', 'do not serve the local API')

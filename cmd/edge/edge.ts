@@ -1,7 +1,8 @@
 // `edgehive edge`: the edge side of the stream. It joins the cluster once with a token (later runs
 // reuse the credentials in <dataDir>/edge-pki), opens its SQLite journal with the sync tables, and
-// keeps an EdgeHub linked to the cloud, renewing its certificate before it runs out. Progress goes
-// to stdout one greppable line at a time; structured logs go to stderr.
+// keeps an EdgeHub linked to the cloud, renewing its certificate before it runs out. With several
+// cloud processes listed it keeps to the one that last worked and moves round the list when that one
+// will not serve the node. Progress goes to stdout one greppable line at a time; structured logs go to stderr.
 import { mkdir, statfs } from 'node:fs/promises';
 import { arch, cpus, freemem, hostname, release, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -23,19 +24,20 @@ import {
   servePodStreams,
   type EdgeHubOptions,
   type NodeCredentials,
+  type SessionEnd,
   type SqliteEdgeSyncJournal,
   type UpEvent,
 } from '../../transport/index.js';
 import { scheduleCertificateRotation, type RotationPorts } from './edge.rotation.js';
-import { parseEdgeUrls, type EdgeUrls } from './edge.urls.js';
+import { bootstrapOrder, nextCloud, parseEdgeUrls, triesNextBootstrap, type CloudAttemptEnd, type EdgeUrls } from './edge.urls.js';
 
 export interface EdgeOptions {
-  /** The cloud's stream URL, `wss://<host>:<port>`. */
+  /** The cloud's stream URL, `wss://<host>:<port>`, or several cloud processes' URLs comma-separated. */
   readonly cloud: string;
   readonly name: string;
   /** Needed for the first join only. */
   readonly token?: string;
-  /** The cloud's bootstrap URL; by default the stream's host at its port + 2. */
+  /** The cloud's bootstrap URL (one for all, or one per stream URL, comma-separated); by default each stream's host at its port + 2. */
   readonly bootstrap?: string;
   readonly dataDir: string;
   /** The local read-only API's port (KubeEdge's MetaServer): default 10550, `0` for a free one; false turns it off. */
@@ -78,7 +80,7 @@ export async function runEdge(options: EdgeOptions, io: EdgeIo, stop: AbortSigna
   if (!existing.ok) return fail(io, existing.error);
   const journal = await openEdgeJournal(dataDir, options.name);
   if (!journal.ok) return fail(io, journal.error);
-  const credentials = existing.value === undefined ? await joinOnce(urls.value, options, dataDir) : ok(existing.value);
+  const credentials = existing.value === undefined ? await joinOnce(urls.value, options, dataDir, io) : ok(existing.value);
   if (!credentials.ok) {
     await journal.value.store.close();
     return fail(io, credentials.error);
@@ -125,11 +127,43 @@ async function existingCredentials(dataDir: string, options: EdgeOptions, io: Ed
   return err(`${loaded.error.message} (pass --token to join again)`);
 }
 
-async function joinOnce(urls: EdgeUrls, options: EdgeOptions, dataDir: string): Promise<Result<NodeCredentials, string>> {
-  const joined = await joinCluster({ cloudUrl: urls.bootstrapUrl, token: options.token ?? '', nodeName: options.name, dataDir });
-  if (!joined.ok) return err(`cannot join the cluster at ${urls.bootstrapUrl}: ${joined.error.message}`);
+/** Joins through the bootstrap URLs in the order given, until one answers as this cluster's cloud. */
+async function joinOnce(urls: readonly EdgeUrls[], options: EdgeOptions, dataDir: string, io: EdgeIo): Promise<Result<NodeCredentials, string>> {
+  const joined = await throughBootstrapUrls(
+    bootstrapOrder(urls, 0),
+    (cloudUrl) => joinCluster({ cloudUrl, token: options.token ?? '', nodeName: options.name, dataDir }),
+    (url, message, next) => io.out(`cannot join at ${url}: ${message}; trying ${next}`),
+  );
+  if (!joined.ok) return err(`cannot join the cluster at ${joined.error.map(({ url, message }) => `${url}: ${message}`).join('; at ')}`);
   const loaded = await loadNodeCredentials(dataDir);
   return loaded.ok ? ok(loaded.value) : err(loaded.error.message);
+}
+
+/** One bootstrap URL's failure: where and why. */
+interface BootstrapFailure {
+  readonly url: string;
+  readonly message: string;
+}
+
+/**
+ * Runs a join or renewal against each URL of `order` until one succeeds or answers with something
+ * another cloud process would repeat (triesNextBootstrap); the failures say what each URL did.
+ */
+async function throughBootstrapUrls<T>(
+  order: readonly string[],
+  attempt: (url: string) => Promise<Result<T, { readonly kind: string; readonly message: string; readonly status?: number }>>,
+  movingOn: (url: string, message: string, next: string) => void,
+): Promise<Result<T, readonly BootstrapFailure[]>> {
+  const failures: BootstrapFailure[] = [];
+  for (const [i, url] of order.entries()) {
+    const result = await attempt(url);
+    if (result.ok) return result;
+    failures.push({ url, message: result.error.message });
+    const next = order[i + 1];
+    if (next === undefined || !triesNextBootstrap(result.error)) break;
+    movingOn(url, result.error.message, next);
+  }
+  return err(failures);
 }
 
 interface EdgeJournal {
@@ -160,7 +194,7 @@ async function openEdgeJournal(dataDir: string, nodeName: string): Promise<Resul
 interface LinkContext {
   readonly nodeName: string;
   readonly dataDir: string;
-  readonly urls: EdgeUrls;
+  readonly urls: readonly EdgeUrls[];
   readonly credentials: NodeCredentials;
   readonly journal: EdgeJournal;
   readonly runtime: ContainerRuntime;
@@ -179,10 +213,11 @@ async function startLink(context: LinkContext): Promise<Result<{ stop(): Promise
   let upToDateShown = false;
   // The pods run from the journal first: with the cloud away they start (or are adopted) all the same.
   const view = new LocalView(await context.journal.sync.heldObjects());
+  const cloud = chooseCloud(urls, io);
   const hub = await EdgeHub.open({
     nodeName,
-    connect: connectWithFreshCredentials(dataDir, urls.streamUrl, io),
-    connectByteStream: connectByteStreamWithFreshCredentials(dataDir, urls.streamUrl),
+    connect: connectWithFreshCredentials(dataDir, cloud, io),
+    connectByteStream: connectByteStreamWithFreshCredentials(dataDir, cloud),
     journal: context.journal.sync,
     // kubectl logs/exec, relayed by the cloud, served from the runtime.
     byteStream: servePodStreams(context.runtime, { pod: (namespace, name) => podOf(view, namespace, name) }),
@@ -271,6 +306,11 @@ async function startLink(context: LinkContext): Promise<Result<{ stop(): Promise
     void node.unlinked();
     io.out(`disconnected: ${end.code} ${end.reason === '' ? '(no reason given)' : end.reason}; retrying`);
   });
+  // After the line above; the hub emits 'unlinked' before it schedules the next connect, so that connect sees the choice.
+  hub.on('linked', () => cloud.linked());
+  hub.on('unlinked', (end) => {
+    if (!stopping) cloud.sessionEnded(end);
+  });
   const progress = setInterval(() => {
     const status = hub.status();
     if (!upToDateShown && !reporting && status.phase === 'linked' && status.upAcked === status.outboxHead) {
@@ -279,7 +319,7 @@ async function startLink(context: LinkContext): Promise<Result<{ stop(): Promise
     }
     hub.compactOutbox().catch((error: Error) => log.warn({ error: error.message }, 'outbox compaction failed'));
   }, PROGRESS_INTERVAL_MS);
-  const rotation = scheduleCertificateRotation(context.credentials, rotationPorts(dataDir, urls), {
+  const rotation = scheduleCertificateRotation(context.credentials, rotationPorts(dataDir, urls, cloud), {
     rotated: (next) => {
       io.out(`certificate rotated (valid until ${new Date(next.notAfterMs).toISOString()}); reconnecting with it`);
       // Nothing is lost by dropping the link: both directions resume from what was acknowledged.
@@ -314,31 +354,81 @@ function podOf(view: LocalView, namespace: string, name: string): { uid: string;
   return undefined;
 }
 
-/** Byte streams (kubectl logs/exec) open their own mTLS connection, with the credentials on disk now. */
-function connectByteStreamWithFreshCredentials(dataDir: string, streamUrl: string): NonNullable<EdgeHubOptions['connectByteStream']> {
+/** Switch lines remembered since the last link, so a list of clouds all away prints each switch once. */
+const SWITCH_LINES_REMEMBERED_MAX = 64;
+
+/** Which cloud process of the list the edge talks to; the hub's connect callback and events drive it. */
+interface CloudChoice {
+  /** The pair the next connect, a byte stream or a renewal starts with. */
+  current(): EdgeUrls;
+  index(): number;
+  connectFailed(): void;
+  linked(): void;
+  sessionEnded(end: SessionEnd): void;
+}
+
+/** Applies nextCloud to each attempt's end and prints `switching cloud: <url> (<from>: <why>)` on a move. */
+function chooseCloud(urls: readonly EdgeUrls[], io: EdgeIo): CloudChoice {
+  let index = 0;
+  let linked = false;
+  const printed = new Set<string>();
+  const apply = (end: CloudAttemptEnd): void => {
+    linked = false;
+    const next = nextCloud(urls.length, index, end);
+    if (next.index === index) return;
+    const line = `switching cloud: ${urls[next.index]!.streamUrl} (${urls[index]!.streamUrl}: ${next.reason ?? ''})`;
+    index = next.index;
+    if (printed.has(line)) return;
+    if (printed.size >= SWITCH_LINES_REMEMBERED_MAX) printed.clear();
+    printed.add(line);
+    io.out(line);
+  };
+  return {
+    current: () => urls[index]!,
+    index: () => index,
+    connectFailed: () => apply({ kind: 'connectFailed' }),
+    linked: () => {
+      linked = true;
+      printed.clear();
+    },
+    sessionEnded: (end) => apply({ kind: 'sessionEnded', code: end.code, reason: end.reason, local: end.local, linked }),
+  };
+}
+
+/**
+ * Byte streams (kubectl logs/exec) open their own mTLS connection, with the credentials on disk now,
+ * to the cloud process the stream is linked to: the one that relays the request waits for it.
+ */
+function connectByteStreamWithFreshCredentials(dataDir: string, cloud: CloudChoice): NonNullable<EdgeHubOptions['connectByteStream']> {
   return async (session) => {
     const credentials = await loadNodeCredentials(dataDir);
-    return credentials.ok ? connectMtlsStream({ cloudUrl: streamUrl, credentials: credentials.value, byteStreamSession: session }) : err({ message: credentials.error.message });
+    return credentials.ok ? connectMtlsStream({ cloudUrl: cloud.current().streamUrl, credentials: credentials.value, byteStreamSession: session }) : err({ message: credentials.error.message });
   };
 }
 
 /** Each connect reads the credentials from disk again, so a rotated certificate is used from the next reconnect. */
-function connectWithFreshCredentials(dataDir: string, streamUrl: string, io: EdgeIo): EdgeHubOptions['connect'] {
-  let lastFailure = '';
+function connectWithFreshCredentials(dataDir: string, cloud: CloudChoice, io: EdgeIo): EdgeHubOptions['connect'] {
+  // The last failure per stream URL (at most CLOUD_URLS_MAX entries).
+  const lastFailure = new Map<string, string>();
   return async () => {
+    const streamUrl = cloud.current().streamUrl;
     const credentials = await loadNodeCredentials(dataDir);
     const opened = credentials.ok ? await connectMtlsStream({ cloudUrl: streamUrl, credentials: credentials.value }) : err({ message: credentials.error.message });
-    if (opened.ok) lastFailure = '';
-    else if (opened.error.message !== lastFailure) {
-      // Printed once per distinct failure: back-off retries the same one for as long as the cloud is away.
-      lastFailure = opened.error.message;
-      io.out(`cannot connect: ${lastFailure}; retrying`);
+    if (opened.ok) {
+      lastFailure.delete(streamUrl);
+      return opened;
     }
+    if (opened.error.message !== lastFailure.get(streamUrl)) {
+      // Printed once per distinct failure: back-off retries the same one for as long as the cloud is away.
+      lastFailure.set(streamUrl, opened.error.message);
+      io.out(`cannot connect: ${opened.error.message}; retrying`);
+    }
+    cloud.connectFailed();
     return opened;
   };
 }
 
-function rotationPorts(dataDir: string, urls: EdgeUrls): RotationPorts {
+function rotationPorts(dataDir: string, urls: readonly EdgeUrls[], cloud: CloudChoice): RotationPorts {
   return {
     nowMs: () => Date.now(),
     random01: () => Math.random(),
@@ -347,9 +437,12 @@ function rotationPorts(dataDir: string, urls: EdgeUrls): RotationPorts {
       timer.unref();
       return () => clearTimeout(timer);
     },
+    // From the bootstrap URL of the cloud that last worked, round the list.
     renew: async () => {
-      const renewed = await renewNodeCertificate({ cloudUrl: urls.bootstrapUrl, dataDir });
-      return renewed.ok ? ok(renewed.value) : err({ message: renewed.error.message });
+      const renewed = await throughBootstrapUrls(bootstrapOrder(urls, cloud.index()), (cloudUrl) => renewNodeCertificate({ cloudUrl, dataDir }), () => undefined);
+      if (renewed.ok) return ok(renewed.value);
+      const [only] = renewed.error;
+      return err({ message: renewed.error.length === 1 && only !== undefined ? only.message : renewed.error.map(({ url, message }) => `${url}: ${message}`).join('; ') });
     },
   };
 }
