@@ -69,7 +69,7 @@ export class LeaderElector {
     const stop = this.#stop.signal;
     const { holder } = this.#options;
     while (!stop.aborted) {
-      const outcome = await holder.tryAcquire();
+      const outcome = await holder.tryAcquire(stop);
       if (!outcome.acquired) {
         await pauseUnlessAborted(outcome.retryAfterMs, stop);
         continue;

@@ -255,10 +255,14 @@ export class LeaseHolder {
     return (await this.tryAcquire()).acquired;
   }
 
-  /** One attempt to acquire the Lease, saying why it failed and when to try again. */
-  async tryAcquire(): Promise<AcquireOutcome> {
+  /**
+   * One attempt to acquire the Lease, saying why it failed and when to try again; bounded by
+   * renewDeadline, and abandoned early when `signal` aborts.
+   */
+  async tryAcquire(signal?: AbortSignal): Promise<AcquireOutcome> {
     if (this.holding) return { acquired: true, why: 'alreadyHeld' };
-    const step = await this.#step(AbortSignal.timeout(this.#timing.renewDeadlineMs));
+    const deadline = AbortSignal.timeout(this.#timing.renewDeadlineMs);
+    const step = await this.#step(signal === undefined ? deadline : AbortSignal.any([signal, deadline]));
     const retryAfterMs = this.#timing.retryPeriodMs;
     switch (step.kind) {
       case 'written':
