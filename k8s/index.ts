@@ -10,3 +10,4 @@ export { PUBLIC_FILE_MODE, SECRET_FILE_MODE, writeFileAtomic } from './tls/atomi
 export { startMetaServer, describeMetaServerStartError, metaServerPortDefault, metaServerLimitsDefault, metaServerReadOnlyWhy, type MetaServer, type MetaServerOptions, type MetaServerStartError } from './meta-server/meta-server.js';
 export { type MetaView, type PutOutcome, type RemoveOutcome, type ReplaceSummary } from './meta-server/meta-view.store.js';
 export { describeMetaViewError, type MetaObjectRef, type MetaViewError } from './meta-server/meta-object.parse.js';
+export { loadBundledCrds } from './crds/crd-schema.js';

@@ -17,3 +17,6 @@ export { NodeLifecycleController, type NodeLifecycleOptions } from './node-lifec
 export { Informers, Informer } from './kube/informer.js';
 export { ReplicaSetController, type ReplicaSetControllerOptions } from './workloads/replicaset-controller.js';
 export { DeploymentController, type DeploymentControllerOptions } from './workloads/deployment-controller.js';
+export { DaemonSetController, DAEMONSET_CONTROLLER_NAME, type DaemonSetControllerOptions } from './workloads/daemonset-controller.js';
+export { NamespaceController, type NamespaceControllerOptions } from './workloads/namespace-controller.js';
+export { GarbageCollector, type GarbageCollectorOptions } from './workloads/garbage-collector.js';

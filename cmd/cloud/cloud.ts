@@ -5,21 +5,20 @@
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
-import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { ApiextensionsV1Api, CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
 import { EdgeController, EdgeStatusWriter, NodeLeaseWriter } from '../../projections/index.js';
 import { startControlLoops } from './control-loops.js';
-import { ensureClusterPki, startEmbeddedApiServer, type ClusterPki } from '../../k8s/index.js';
+import { ensureClusterPki, loadBundledCrds, startEmbeddedApiServer, type ClusterPki } from '../../k8s/index.js';
 import { type Result, err, ok } from '../../kernel/index.js';
 import {
   CLOUD_PKI_DIR_NAME,
   CloudHub,
+  KubeNodeSyncStore,
   createNodeBootstrapHandler,
-  describeNodeSyncStoreOpenError,
   fileJoinTokenStore,
   joinTokenAuthority,
   joinTokensPath,
   loadNodeCertificateSigner,
-  openNodeSyncStore,
   startMtlsStreamServer,
   startNodeBootstrapServer,
   podLogHandler,
@@ -177,7 +176,7 @@ function parsePort(flag: string, text: string | undefined): Result<number | unde
 interface StreamSide {
   readonly streamUrl: string;
   readonly bootstrapUrl: string;
-  /** Closes the hub's sessions (waiting for durable writes in flight), both listeners, then NodeSync. */
+  /** Closes the hub's sessions (waiting for durable writes in flight), then both listeners. */
   close(): Promise<void>;
 }
 
@@ -200,14 +199,15 @@ async function startStreamSide(dataDir: string, clusterId: string, kc: KubeConfi
   if (!pki.ok) return err(pki.error.message);
   const signer = await loadNodeCertificateSigner({ caPem: pki.value.caPem, caKeyPath: pki.value.caKeyPath });
   if (!signer.ok) return err(signer.error.message);
-  const nodeSyncPath = join(dataDir, 'cloud', 'nodesync.db');
   try {
     await mkdir(join(dataDir, 'cloud'), { recursive: true, mode: 0o700 });
   } catch (error) {
     return err(`cannot create ${join(dataDir, 'cloud')}: ${(error as Error).message}`);
   }
-  const nodeSync = openNodeSyncStore(nodeSyncPath);
-  if (!nodeSync.ok) return err(describeNodeSyncStoreOpenError(nodeSync.error));
+  // NodeSync lives in the API (DESIGN.md, Scaling), so any cloud process can take a node over.
+  const crd = await ensureNodeSyncCrd(kc);
+  if (!crd.ok) return crd;
+  const nodeSync = new KubeNodeSyncStore(kc);
   // The EdgeController follows the API through client-node, as it would a real cluster; edges are
   // let in only once it has listed everything, or a partial desired set would tombstone objects.
   let hub: CloudHub | undefined;
@@ -224,11 +224,10 @@ async function startStreamSide(dataDir: string, clusterId: string, kc: KubeConfi
   const synced = await Promise.race([controller.synced().then(() => true), new Promise<false>((resolve) => setTimeout(() => resolve(false), API_SYNC_TIMEOUT_MS).unref())]);
   if (!synced) {
     controller.stop();
-    await nodeSync.value.close();
     return err(`the Kubernetes API at ${kc.getCurrentCluster()?.server ?? '?'} could not be listed within ${API_SYNC_TIMEOUT_MS / 1000} s`);
   }
   const leases = new NodeLeaseWriter(kc, () => Date.now());
-  hub = new CloudHub({ clusterId, nodeSync: nodeSync.value, desired: controller, effects: new EdgeStatusWriter(kc, log, (node) => hub?.isDecommissioned(node) !== true),
+  hub = new CloudHub({ clusterId, nodeSync, desired: controller, effects: new EdgeStatusWriter(kc, log, (node) => hub?.isDecommissioned(node) !== true),
     respond: (node, query) => (query.target.kind === 'object' && query.target.type === 'lease' ? leases.renew(node, query.content) : Promise.resolve(err(`this cloud answers no ${query.route.resource} queries`))), authorization: controller.view, log });
   late.hub = hub;
   late.podNode = (namespace, name) => controller.view.podNode(namespace, name);
@@ -248,7 +247,6 @@ async function startStreamSide(dataDir: string, clusterId: string, kc: KubeConfi
   if (!listening.ok) {
     controller.stop();
     await hub.close();
-    await nodeSync.value.close();
     return listening;
   }
   const { stream, bootstrap } = listening.value;
@@ -261,9 +259,34 @@ async function startStreamSide(dataDir: string, clusterId: string, kc: KubeConfi
       controller.stop();
       await hub!.close();
       await Promise.all([stream.close(), bootstrap.close()]);
-      await nodeSync.value.close();
     },
   });
+}
+
+/** How long a NodeSync CRD just created may take to be served. */
+const CRD_ESTABLISH_TIMEOUT_MS = 10_000;
+
+/**
+ * Installs the NodeSync CRD unless the API serves it already (the embedded server bundles it; a
+ * real cluster gets it from the first cloud process), and waits until it is served.
+ */
+async function ensureNodeSyncCrd(kc: KubeConfig): Promise<Result<void, string>> {
+  const objects = kc.makeApiClient(CustomObjectsApi);
+  const served = (): Promise<boolean> => objects.listClusterCustomObject({ group: 'edgehive.io', version: 'v1alpha1', plural: 'nodesyncs', limit: 1 }).then(() => true, () => false);
+  if (await served()) return ok(undefined);
+  const manifest = loadBundledCrds().find((crd) => (crd['metadata'] as { name?: unknown } | undefined)?.name === 'nodesyncs.edgehive.io');
+  if (manifest === undefined) return err('the NodeSync CRD manifest is missing from this build');
+  try {
+    await kc.makeApiClient(ApiextensionsV1Api).createCustomResourceDefinition({ body: manifest as never });
+  } catch (error) {
+    if ((error as { code?: number }).code !== 409) return err(`cannot install the NodeSync CRD (nodesyncs.edgehive.io): ${(error as Error).message}`);
+  }
+  const deadline = performance.now() + CRD_ESTABLISH_TIMEOUT_MS;
+  while (performance.now() < deadline) {
+    if (await served()) return ok(undefined);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  return err(`the NodeSync CRD (nodesyncs.edgehive.io) was not served within ${CRD_ESTABLISH_TIMEOUT_MS / 1000} s`);
 }
 
 /** Edges renew their Lease every 10 s: a shorter grace would call a healthy node Unknown. */

@@ -230,4 +230,47 @@ spec:
     await untilKubectl(['get', 'pods,replicasets', '-l', 'app=web', '-o', 'name'], (out) => out.trim() === '', 'no web pods or replicasets');
     await edgesRunExactly('no pod processes on the edges');
   }, 120_000);
+  it('a DaemonSet for edge nodes runs one pod on each edge host', async () => {
+    const daemonSet = `apiVersion: apps/v1
+kind: DaemonSet
+metadata: {name: agent, namespace: default}
+spec:
+  selector: {matchLabels: {app: agent}}
+  template:
+    metadata: {labels: {app: agent}}
+    spec:
+      nodeSelector: {node-role.kubernetes.io/edge: ""}
+      containers:
+      - name: agent
+        image: node:20
+        command: [${JSON.stringify(process.execPath)}, "-e", ${JSON.stringify(podScript('agent'))}]
+`;
+    await kubectlOk(['apply', '-f', '-'], daemonSet);
+    expect(await kubectlOk(['rollout', 'status', 'daemonset/agent', '--timeout=60s'])).toContain('daemon set "agent" successfully rolled out');
+    const rows = await kubectlOk(['get', 'pods', '-l', 'app=agent', '-o', 'jsonpath={range .items[*]}{.spec.nodeName} {.status.phase}{"\\n"}{end}']);
+    expect(rows.trim().split('\n').sort()).toEqual(['edge-a Running', 'edge-b Running']);
+    await kubectlOk(['delete', 'daemonset', 'agent']);
+    await untilKubectl(['get', 'pods', '-l', 'app=agent', '-o', 'name'], (out) => out.trim() === '', 'no agent pods');
+  }, 120_000);
+
+  it('kubectl delete namespace returns once the pods in it have stopped on their edge', async () => {
+    await kubectlOk(['create', 'namespace', 'team']);
+    const pod = `apiVersion: v1
+kind: Pod
+metadata: {name: worker, namespace: team}
+spec:
+  nodeName: edge-b
+  containers:
+  - name: app
+    image: node:20
+    command: [${JSON.stringify(process.execPath)}, "-e", ${JSON.stringify(podScript('worker'))}]
+`;
+    await kubectlOk(['apply', '-f', '-'], pod);
+    await untilKubectl(['get', 'pod', 'worker', '-n', 'team', '-o', 'jsonpath={.status.phase}'], (out) => out === 'Running', 'worker Running');
+    const uid = await kubectlOk(['get', 'pod', 'worker', '-n', 'team', '-o', 'jsonpath={.metadata.uid}']);
+    expect((await edgeProcesses()).get(uid)?.node).toBe('edge-b');
+    expect(await kubectlOk(['delete', 'namespace', 'team', '--timeout=60s'])).toContain('namespace "team" deleted');
+    expect((await kubectl.run(['get', 'namespace', 'team'])).code).not.toBe(0);
+    expect((await edgeProcesses()).has(uid)).toBe(false);
+  }, 120_000);
 });
