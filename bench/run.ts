@@ -9,6 +9,7 @@ import { rehydrationWorkload } from './workloads.js';
 import { apiServerFigures } from './apiserver.bench.js';
 import { streamFigureLines, streamFigures } from './stream.bench.js';
 import { podFigureLines, podFigures } from './pods.bench.js';
+import { cloudScaleFigureLines, cloudScaleFigures, cloudScaleRuns, type CloudScaleFigure } from './cloud-scale.bench.js';
 
 const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
 
@@ -41,7 +42,23 @@ stream.forEach((f) => console.log(streamFigureLines(f)));
 const pods = await podFigures();
 pods.forEach((f) => console.log(podFigureLines(f)));
 
-const results = { at: new Date().toISOString(), node: process.version, cpus: cpus().length, figures, rehydration, apiServer, stream, pods };
+// The cloud at scale with N hollow edges, for each N (BENCH_CLOUD_SCALE_EDGES=20 for a quick run).
+// A run that fails (a phase past its bound) is reported and fails `npm run bench`, after the other figures are written.
+const cloudScale: CloudScaleFigure[] = [];
+const cloudScaleFailures: { edges: number; error: string }[] = [];
+const scale = cloudScaleRuns();
+for (const edges of scale.edges) {
+  try {
+    const figures = await cloudScaleFigures({ ...scale.options, edges });
+    figures.forEach((f) => console.log(cloudScaleFigureLines(f)));
+    cloudScale.push(...figures);
+  } catch (error) {
+    console.log(`cloud-scale N=${edges}: FAILED: ${(error as Error).message}`);
+    cloudScaleFailures.push({ edges, error: (error as Error).message });
+  }
+}
+
+const results = { at: new Date().toISOString(), node: process.version, cpus: cpus().length, figures, rehydration, apiServer, stream, pods, cloudScale, cloudScaleFailures };
 const dir = fileURLToPath(new URL('./results/', import.meta.url));
 mkdirSync(dir, { recursive: true });
 const file = `${dir}bench-${results.at.replace(/[:.]/g, '-')}.json`;
@@ -49,4 +66,4 @@ writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
 writeFileSync(`${dir}latest.json`, `${JSON.stringify(results, null, 2)}\n`);
 console.log(`results: ${file}`);
 const failed = figures.filter((f) => f.bar !== undefined && f.ratio < f.bar);
-if (failed.length > 0) process.exitCode = 1;
+if (failed.length > 0 || cloudScaleFailures.length > 0) process.exitCode = 1;
