@@ -20,3 +20,6 @@ export { DeploymentController, type DeploymentControllerOptions } from './worklo
 export { DaemonSetController, DAEMONSET_CONTROLLER_NAME, type DaemonSetControllerOptions } from './workloads/daemonset-controller.js';
 export { NamespaceController, type NamespaceControllerOptions } from './workloads/namespace-controller.js';
 export { GarbageCollector, type GarbageCollectorOptions } from './workloads/garbage-collector.js';
+export { LeaderElector, type LeaderElectorOptions, type LeadershipEnd } from './kube/leader-election.js';
+export { LeaseHolder, NodeStreamLeases, kubeLeaseStore, nodeStreamLease, CONTROLLERS_LEASE, NODE_STREAM_LEASE_NAMESPACE, type LeaseHolderOptions, type AcquireOutcome, type LeaseLoss } from './kube/lease-holder.js';
+export { LEASE_TIMING_DEFAULT, validateLeaseTiming, type LeaseTiming } from './kube/lease-lock.js';

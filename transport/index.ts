@@ -5,6 +5,7 @@ export {
   CloudHub,
   type CloudHubOptions,
   type DesiredSetSource,
+  type NodeOwnership,
   type NodeStreamStatus,
 } from './stream/cloud-hub.js';
 export { EdgeHub, type EdgeHubOptions, type EdgeHubStatus, type Backoff, type HubLog, type ReportError, defaultBackoff } from './stream/edge-hub.js';

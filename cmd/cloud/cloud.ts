@@ -2,13 +2,16 @@
 // cluster is named with --kubeconfig), and beside it the edges' way in: the node bootstrap HTTPS
 // server (join and certificate renewal) and the mTLS stream server with a CloudHub behind it, all
 // under the cluster PKI in <dataDir>/pki. It prints how to reach each of them.
-import { mkdir } from 'node:fs/promises';
+import { randomUUID } from 'node:crypto';
+import { mkdir, readFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { ApiextensionsV1Api, CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
-import { EdgeController, EdgeStatusWriter, NodeLeaseWriter } from '../../projections/index.js';
+import { CONTROLLERS_LEASE, EdgeController, EdgeStatusWriter, LeaderElector, LeaseHolder, NodeLeaseWriter, NodeStreamLeases, kubeLeaseStore, validateLeaseTiming, type LeaseTiming } from '../../projections/index.js';
+import { leaseOwnership } from './stream-ownership.js';
 import { startControlLoops } from './control-loops.js';
-import { ensureClusterPki, loadBundledCrds, startEmbeddedApiServer, type ClusterPki } from '../../k8s/index.js';
+import { PUBLIC_FILE_MODE, ensureClusterPki, loadBundledCrds, startEmbeddedApiServer, writeFileAtomic, type ClusterPki } from '../../k8s/index.js';
 import { type Result, err, ok } from '../../kernel/index.js';
 import {
   CLOUD_PKI_DIR_NAME,
@@ -37,6 +40,8 @@ export interface CloudOptions {
   readonly insecure: boolean;
   /** With --kubeconfig: run the embedded mode's scheduler and controllers against that cluster too. */
   readonly runControllers?: boolean;
+  /** Seconds before another cloud process may take over a node whose owner stopped renewing its stream Lease (default 40). */
+  readonly streamLeaseSeconds?: string;
   /** Seconds a node may stay silent before it goes Unknown (kube-controller-manager's flag of that name); 40 by default. */
   readonly nodeMonitorGracePeriod?: string;
 }
@@ -64,6 +69,8 @@ export async function runCloud(options: CloudOptions, io: CloudIo, stop: AbortSi
   if (!ports.ok) return fail(io, ports.error);
   const graceSeconds = parseGraceSeconds(options.nodeMonitorGracePeriod);
   if (!graceSeconds.ok) return fail(io, graceSeconds.error);
+  const streamLease = parseStreamLease(options.streamLeaseSeconds);
+  if (!streamLease.ok) return fail(io, streamLease.error);
   if (options.kubeconfig !== undefined && (options.apiPort !== undefined || options.insecure)) return fail(io, '--api-port and --insecure configure the embedded API server; with --kubeconfig there is none');
   const dataDir = resolve(options.dataDir);
   // kubectl logs/exec reach the pod's edge through the hub, which starts after the API server.
@@ -72,13 +79,16 @@ export async function runCloud(options: CloudOptions, io: CloudIo, stop: AbortSi
   if (!api.ok) return fail(io, api.error);
   // A real cluster has its own scheduler and controllers: ours run there only when asked.
   const controllers = options.kubeconfig === undefined || options.runControllers === true;
-  const stream = await startStreamSide(dataDir, api.value.clusterId, api.value.kc, ports.value, log, late, { nodeGraceMs: graceSeconds.value * 1000, controllers });
+  const identity = await processIdentity(dataDir);
+  if (!identity.ok) return fail(io, identity.error);
+  const stream = await startStreamSide(dataDir, api.value.clusterId, api.value.kc, ports.value, log, late, { nodeGraceMs: graceSeconds.value * 1000, controllers, identity: identity.value, streamLease: streamLease.value });
   if (!stream.ok) {
     await api.value.close();
     return fail(io, stream.error);
   }
   if (options.insecure) io.err('edgehive cloud: WARNING: --insecure serves the API over plain HTTP without authentication');
   printReachability(io, options.dataDir, api.value, stream.value);
+  io.out(`Cloud process: ${identity.value}`);
   await new Promise<void>((resolve) => (stop.aborted ? resolve() : stop.addEventListener('abort', () => resolve(), { once: true })));
   await stream.value.close();
   await api.value.close();
@@ -191,6 +201,10 @@ interface LateStreamSide {
 interface ControlOptions {
   readonly nodeGraceMs: number;
   readonly controllers: boolean;
+  /** This process among the cloud processes of the cluster (Lease holder identity). */
+  readonly identity: string;
+  /** The per-node stream Leases' timing. */
+  readonly streamLease: LeaseTiming;
 }
 
 async function startStreamSide(dataDir: string, clusterId: string, kc: KubeConfig, ports: Ports, log: Logger, late: LateStreamSide, control: ControlOptions): Promise<Result<StreamSide, string>> {
@@ -207,7 +221,10 @@ async function startStreamSide(dataDir: string, clusterId: string, kc: KubeConfi
   // NodeSync lives in the API (DESIGN.md, Scaling), so any cloud process can take a node over.
   const crd = await ensureNodeSyncCrd(kc);
   if (!crd.ok) return crd;
-  const nodeSync = new KubeNodeSyncStore(kc);
+  // Each node is served by one cloud process at a time: the one holding its stream Lease.
+  const streamLeases = new NodeStreamLeases({ kubeConfig: kc, identity: control.identity, timing: control.streamLease, onError: (message) => log.warn({ lease: message }, 'node stream lease') });
+  const ownership = leaseOwnership(streamLeases);
+  const nodeSync = new KubeNodeSyncStore(kc, { owns: (node) => streamLeases.holderFor(node).holding });
   // The EdgeController follows the API through client-node, as it would a real cluster; edges are
   // let in only once it has listed everything, or a partial desired set would tombstone objects.
   let hub: CloudHub | undefined;
@@ -226,9 +243,9 @@ async function startStreamSide(dataDir: string, clusterId: string, kc: KubeConfi
     controller.stop();
     return err(`the Kubernetes API at ${kc.getCurrentCluster()?.server ?? '?'} could not be listed within ${API_SYNC_TIMEOUT_MS / 1000} s`);
   }
-  const leases = new NodeLeaseWriter(kc, () => Date.now());
-  hub = new CloudHub({ clusterId, nodeSync, desired: controller, effects: new EdgeStatusWriter(kc, log, (node) => hub?.isDecommissioned(node) !== true),
-    respond: (node, query) => (query.target.kind === 'object' && query.target.type === 'lease' ? leases.renew(node, query.content) : Promise.resolve(err(`this cloud answers no ${query.route.resource} queries`))), authorization: controller.view, log });
+  const heartbeats = new NodeLeaseWriter(kc, () => Date.now());
+  hub = new CloudHub({ clusterId, nodeSync, ownership, desired: controller, effects: new EdgeStatusWriter(kc, log, (node) => hub?.isDecommissioned(node) !== true),
+    respond: (node, query) => (query.target.kind === 'object' && query.target.type === 'lease' ? heartbeats.renew(node, query.content) : Promise.resolve(err(`this cloud answers no ${query.route.resource} queries`))), authorization: controller.view, log });
   late.hub = hub;
   late.podNode = (namespace, name) => controller.view.podNode(namespace, name);
   const tokens = joinTokenAuthority({ store: fileJoinTokenStore(joinTokensPath(dataDir)), caCertPem: pki.value.caPem });
@@ -250,17 +267,42 @@ async function startStreamSide(dataDir: string, clusterId: string, kc: KubeConfi
     return listening;
   }
   const { stream, bootstrap } = listening.value;
-  const loops = control.controllers ? startControlLoops(kc, log, control.nodeGraceMs) : undefined;
+  const elector = control.controllers ? leadControlLoops(kc, log, control) : undefined;
   return ok({
     streamUrl: stream.url,
     bootstrapUrl: bootstrap.url,
     close: async () => {
-      await loops?.stop();
+      await elector?.stop();
       controller.stop();
       await hub!.close();
+      await ownership.releaseAll();
       await Promise.all([stream.close(), bootstrap.close()]);
     },
   });
+}
+
+/**
+ * The control loops run in one cloud process at a time: the one leading by the Lease
+ * kube-system/edgehive-controllers (kube-controller-manager's way); another process takes over when
+ * the leader stops renewing, and a leader that loses the Lease stops its loops first.
+ */
+function leadControlLoops(kc: KubeConfig, log: Logger, control: ControlOptions): LeaderElector {
+  let loops: { stop(): Promise<void> } | undefined;
+  const elector = new LeaderElector({
+    holder: new LeaseHolder({ store: kubeLeaseStore(kc, CONTROLLERS_LEASE), identity: control.identity, onError: (message) => log.warn({ lease: message }, 'controllers lease') }),
+    onStartedLeading: () => {
+      log.info({ identity: control.identity }, 'leading the control loops');
+      loops = startControlLoops(kc, log, control.nodeGraceMs);
+    },
+    onStoppedLeading: async (end) => {
+      await loops?.stop();
+      loops = undefined;
+      if (end.kind === 'lost') log.warn({ reason: end.reason, holder: end.holder }, 'stopped leading the control loops');
+    },
+    onError: (message) => log.warn({ error: message }, 'control loop leadership'),
+  });
+  elector.start();
+  return elector;
 }
 
 /** How long a NodeSync CRD just created may take to be served. */
@@ -287,6 +329,46 @@ async function ensureNodeSyncCrd(kc: KubeConfig): Promise<Result<void, string>> 
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
   return err(`the NodeSync CRD (nodesyncs.edgehive.io) was not served within ${CRD_ESTABLISH_TIMEOUT_MS / 1000} s`);
+}
+
+/**
+ * This cloud process's identity as a Lease holder, kept in <dataDir>/cloud/identity: a process
+ * restarted on its data dir is the same holder and takes its nodes and leadership back at once,
+ * while another process (another data dir) waits the Leases out. Two processes must never share a
+ * data dir.
+ */
+async function processIdentity(dataDir: string): Promise<Result<string, string>> {
+  const path = join(dataDir, 'cloud', 'identity');
+  try {
+    const kept = (await readFile(path, 'utf8')).trim();
+    if (/^[A-Za-z0-9._-]{1,200}$/.test(kept)) return ok(kept);
+    return err(`${path} does not hold a cloud process identity; remove it to mint a new one`);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') return err(`cannot read ${path}: ${(error as Error).message}`);
+  }
+  const minted = `${hostname().replace(/[^A-Za-z0-9.-]/g, '-')}_${randomUUID()}`;
+  try {
+    await mkdir(join(dataDir, 'cloud'), { recursive: true, mode: 0o700 });
+    await writeFileAtomic(path, `${minted}\n`, { mode: PUBLIC_FILE_MODE });
+  } catch (error) {
+    return err(`cannot write ${path}: ${(error as Error).message}`);
+  }
+  return ok(minted);
+}
+
+/** A node stream Lease shorter than this would cost the API a renewal per node every second or more. */
+const STREAM_LEASE_SECONDS_MIN = 6;
+
+/**
+ * `--stream-lease-seconds` (default 40, as a node's own heartbeat Lease): how long another process
+ * waits before it takes over a node whose owner stopped renewing. The owner renews every quarter of
+ * it and gives the node up when two thirds have passed without a renewal.
+ */
+function parseStreamLease(text: string | undefined): Result<LeaseTiming, string> {
+  const seconds = text === undefined ? 40 : /^\d{1,5}$/.test(text) ? Number(text) : Number.NaN;
+  if (!Number.isInteger(seconds) || seconds < STREAM_LEASE_SECONDS_MIN) return err(`--stream-lease-seconds must be whole seconds, at least ${STREAM_LEASE_SECONDS_MIN}, got '${text ?? ''}'`);
+  const leaseDurationMs = seconds * 1000;
+  return validateLeaseTiming({ leaseDurationMs, renewDeadlineMs: Math.floor((leaseDurationMs * 2) / 3), retryPeriodMs: Math.floor(leaseDurationMs / 4) });
 }
 
 /** Edges renew their Lease every 10 s: a shorter grace would call a healthy node Unknown. */

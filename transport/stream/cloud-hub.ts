@@ -74,7 +74,23 @@ export interface CloudHubOptions {
   readonly queryRate?: { readonly perSecond: number; readonly burst: number };
   /** A desired object too large for one frame: skipped, never a close; the owner records a Warning Event. */
   readonly onOversized?: (nodeName: string, key: string, bytes: number, frameBytesMax: number) => void;
+  /**
+   * Which cloud process serves a node when several run against one API (DESIGN.md, Scaling): the
+   * hub takes the node before it answers a hello, and lets go when the edge leaves. Without it,
+   * this hub serves every node that connects.
+   */
+  readonly ownership?: NodeOwnership;
   readonly log?: HubLog;
+}
+
+/** A node's ownership among cloud processes, e.g. a Lease per node. */
+export interface NodeOwnership {
+  /** Takes the node or confirms this process has it; otherwise names the holder. */
+  acquire(nodeName: string): Promise<{ readonly owned: true } | { readonly owned: false; readonly holder: string }>;
+  /** Keeps the node while linked; `lost` is called (once) when it can no longer be kept. */
+  hold(nodeName: string, lost: () => void): void;
+  /** Gives the node up, so that another process can take it at once. */
+  release(nodeName: string): Promise<void>;
 }
 
 const silentLog: HubLog = { info: () => undefined, warn: () => undefined };
@@ -281,6 +297,7 @@ export class CloudHub extends EventEmitter<{ linked: [nodeName: string, mode: 'r
     if (!inbound.ok) return session.close(1002, inbound.error.reason);
     if (inbound.value.kind !== 'sync' || inbound.value.message.kind !== 'hello') return session.close(1002, `expected hello as the first frame, got ${frame.kind}`);
     const hello: EdgeToCloudFrame = inbound.value.message;
+    if (!(await this.#owned(nodeName, session))) return;
     let entry: NodeEntry;
     try {
       entry = await this.#entry(nodeName);
@@ -380,6 +397,63 @@ export class CloudHub extends EventEmitter<{ linked: [nodeName: string, mode: 'r
     this.#linkDown(entry);
     this.#log.info({ node: nodeName, code: end.code, reason: end.reason, local: end.local }, 'stream closed');
     this.emit('unlinked', nodeName, end);
+    if (this.options.ownership !== undefined) void this.#letGo(entry);
+  }
+
+  /**
+   * Takes the node (ownership configured) before its hello is answered; a node another process
+   * serves is refused with 1012, so that its edge tries another cloud process.
+   */
+  async #owned(nodeName: string, session: StreamSession): Promise<boolean> {
+    const ownership = this.options.ownership;
+    if (ownership === undefined) return true;
+    let outcome: Awaited<ReturnType<NodeOwnership['acquire']>>;
+    try {
+      outcome = await ownership.acquire(nodeName);
+    } catch (error) {
+      this.#log.warn({ node: nodeName, error: (error as Error).message }, 'node ownership could not be taken');
+      session.close(Close.serviceRestart.code, `cannot take node ${nodeName} here now; reconnect`);
+      return false;
+    }
+    if (!outcome.owned) {
+      session.close(Close.serviceRestart.code, `node ${nodeName} is served by another cloud process (${outcome.holder}); try another`);
+      return false;
+    }
+    if (!session.open || this.#closed) {
+      // The edge left while the node was being taken: give it up again unless another link has it.
+      if (this.#nodes.get(nodeName)?.session == null) void ownership.release(nodeName);
+      return false;
+    }
+    ownership.hold(nodeName, () => this.#ownershipLost(nodeName));
+    return true;
+  }
+
+  /**
+   * The node's ownership could not be kept (its Lease not renewed in time): another process may
+   * serve it now, so this one closes the stream (1012) and forgets the node's state; a later hello
+   * here starts again from NodeSync.
+   */
+  #ownershipLost(nodeName: string): void {
+    const entry = this.#nodes.get(nodeName);
+    this.#log.warn({ node: nodeName }, 'node ownership lost; closing its stream');
+    if (entry === undefined) return;
+    this.#nodes.delete(nodeName);
+    entry.timers.cancelAll();
+    entry.session?.close(Close.serviceRestart.code, Close.serviceRestart.reason);
+    entry.session = null;
+  }
+
+  /**
+   * The edge left: once the node's writes in flight have settled, its state is dropped and the node
+   * given up, unless the edge came back meanwhile (then it keeps its state and its ownership).
+   */
+  async #letGo(entry: NodeEntry): Promise<void> {
+    await Promise.all([entry.upQueue.settled(), entry.downQueue.settled()]);
+    if (this.#nodes.get(entry.name) !== entry || entry.session !== null) return;
+    this.#nodes.delete(entry.name);
+    entry.timers.cancelAll();
+    entry.queries.failAll(`node ${entry.name} left this cloud process`);
+    await this.options.ownership?.release(entry.name);
   }
 
   #linkDown(entry: NodeEntry): void {
