@@ -3,6 +3,7 @@ import type { AnyActorKind } from './host/actor-kind.js';
 import { nodeKind } from './node/node.kind.js';
 import { podKind } from './pod/pod.kind.js';
 import { twinKind } from './twin/twin.kind.js';
+import { linkKind } from './link/link.kind.js';
 
 export { type ActorKind, type AnyActorKind, type DomainEvent, type EventDecodeError } from './host/actor-kind.js';
 export {
@@ -30,8 +31,12 @@ export { twinKind, twinStream } from './twin/twin.kind.js';
 export { deltaOf, twinForMqtt, type TwinCommand, type TwinRejection, type TwinState } from './twin/twin.decider.js';
 export { type TwinEvent, type DeviceRef } from './twin/twin.events.js';
 
-/** Every kind of actor edgehive journals. */
-export const actorKinds: readonly AnyActorKind[] = [nodeKind, podKind, twinKind];
+export { linkKind, linkStream } from './link/link.kind.js';
+export { type LinkCommand, type LinkRejection, type LinkState } from './link/link.decider.js';
+export { type LinkEvent } from './link/link.events.js';
+
+/** Every kind of actor edgehive journals (the edge's node, pod and twin; the cloud's node link). */
+export const actorKinds: readonly AnyActorKind[] = [nodeKind, podKind, twinKind, linkKind];
 
 /** The kind whose streams start like `stream`, if any. */
 export const kindOfStream = (stream: string): AnyActorKind | undefined => actorKinds.find((kind) => stream.startsWith(kind.streamPrefix));

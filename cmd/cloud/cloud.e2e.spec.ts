@@ -83,12 +83,18 @@ it('serves kubectl over HTTPS with the kubeconfig it prints, refuses strangers, 
   expect(await exitOf(second.cli)).toBe(0);
 });
 
-it('refuses a bad port or grace period with a clear message and exit 1', async () => {
-  const [api, stream, grace] = await Promise.all([
+it('refuses a bad port, grace period, stream lease or journal with a clear message and exit 1', async () => {
+  const [api, stream, grace, lease, journal] = await Promise.all([
     runCli(['cloud', '--data-dir', join(dir, 'data'), '--api-port', 'eighty']),
     runCli(['cloud', '--data-dir', join(dir, 'data2'), '--stream-port', '70000']),
     runCli(['cloud', '--data-dir', join(dir, 'data3'), '--node-monitor-grace-period', '5']),
+    runCli(['cloud', '--data-dir', join(dir, 'data4'), '--stream-lease-seconds', '2']),
+    runCli(['cloud', '--data-dir', join(dir, 'data5'), '--journal', 'postgres://db']),
   ]);
+  expect(lease.code).toBe(1);
+  expect(lease.stderr).toContain("edgehive cloud: --stream-lease-seconds must be whole seconds, at least 6, got '2'");
+  expect(journal.code).toBe(1);
+  expect(journal.stderr).toContain("edgehive cloud: --journal takes sqlite:FILE or esdb://HOST:PORT?…, got 'postgres://db'");
   expect(grace.code).toBe(1);
   expect(grace.stderr).toContain("edgehive cloud: --node-monitor-grace-period must be whole seconds, at least 15 (edges renew their Lease every 10 s), got '5'");
   expect(api.code).toBe(1);

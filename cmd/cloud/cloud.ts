@@ -10,6 +10,7 @@ import type { Logger } from 'pino';
 import { ApiextensionsV1Api, CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
 import { CONTROLLERS_LEASE, EdgeController, EdgeStatusWriter, LeaderElector, LeaseHolder, NodeLeaseWriter, NodeStreamLeases, kubeLeaseStore, validateLeaseTiming, type LeaseTiming } from '../../projections/index.js';
 import { leaseOwnership } from './stream-ownership.js';
+import { CloudLinkRecorder, openCloudJournal, parseJournalTarget, type CloudJournalTarget } from './cloud-journal.js';
 import { startControlLoops } from './control-loops.js';
 import { PUBLIC_FILE_MODE, ensureClusterPki, loadBundledCrds, startEmbeddedApiServer, writeFileAtomic, type ClusterPki } from '../../k8s/index.js';
 import { type Result, err, ok } from '../../kernel/index.js';
@@ -40,6 +41,8 @@ export interface CloudOptions {
   readonly insecure: boolean;
   /** With --kubeconfig: run the embedded mode's scheduler and controllers against that cluster too. */
   readonly runControllers?: boolean;
+  /** `sqlite:FILE` or `esdb://…`: where the cloud's node link actors journal (default <dataDir>/cloud/journal.db). */
+  readonly journal?: string;
   /** Seconds before another cloud process may take over a node whose owner stopped renewing its stream Lease (default 40). */
   readonly streamLeaseSeconds?: string;
   /** Seconds a node may stay silent before it goes Unknown (kube-controller-manager's flag of that name); 40 by default. */
@@ -69,6 +72,8 @@ export async function runCloud(options: CloudOptions, io: CloudIo, stop: AbortSi
   if (!ports.ok) return fail(io, ports.error);
   const graceSeconds = parseGraceSeconds(options.nodeMonitorGracePeriod);
   if (!graceSeconds.ok) return fail(io, graceSeconds.error);
+  const journalTarget = parseJournalTarget(options.journal, resolve(options.dataDir));
+  if (!journalTarget.ok) return fail(io, journalTarget.error);
   const streamLease = parseStreamLease(options.streamLeaseSeconds);
   if (!streamLease.ok) return fail(io, streamLease.error);
   if (options.kubeconfig !== undefined && (options.apiPort !== undefined || options.insecure)) return fail(io, '--api-port and --insecure configure the embedded API server; with --kubeconfig there is none');
@@ -81,7 +86,7 @@ export async function runCloud(options: CloudOptions, io: CloudIo, stop: AbortSi
   const controllers = options.kubeconfig === undefined || options.runControllers === true;
   const identity = await processIdentity(dataDir);
   if (!identity.ok) return fail(io, identity.error);
-  const stream = await startStreamSide(dataDir, api.value.clusterId, api.value.kc, ports.value, log, late, { nodeGraceMs: graceSeconds.value * 1000, controllers, identity: identity.value, streamLease: streamLease.value });
+  const stream = await startStreamSide(dataDir, api.value.clusterId, api.value.kc, ports.value, log, late, { nodeGraceMs: graceSeconds.value * 1000, controllers, identity: identity.value, streamLease: streamLease.value, journal: journalTarget.value });
   if (!stream.ok) {
     await api.value.close();
     return fail(io, stream.error);
@@ -205,6 +210,8 @@ interface ControlOptions {
   readonly identity: string;
   /** The per-node stream Leases' timing. */
   readonly streamLease: LeaseTiming;
+  /** Where the node link actors journal. */
+  readonly journal: CloudJournalTarget;
 }
 
 async function startStreamSide(dataDir: string, clusterId: string, kc: KubeConfig, ports: Ports, log: Logger, late: LateStreamSide, control: ControlOptions): Promise<Result<StreamSide, string>> {
@@ -221,6 +228,10 @@ async function startStreamSide(dataDir: string, clusterId: string, kc: KubeConfi
   // NodeSync lives in the API (DESIGN.md, Scaling), so any cloud process can take a node over.
   const crd = await ensureNodeSyncCrd(kc);
   if (!crd.ok) return crd;
+  const journal = await openCloudJournal(control.journal);
+  if (!journal.ok) return journal;
+  const links = new CloudLinkRecorder(journal.value, log);
+  const at = (): string => new Date().toISOString();
   // Each node is served by one cloud process at a time: the one holding its stream Lease.
   const streamLeases = new NodeStreamLeases({ kubeConfig: kc, identity: control.identity, timing: control.streamLease, onError: (message) => log.warn({ lease: message }, 'node stream lease') });
   const ownership = leaseOwnership(streamLeases);
@@ -233,20 +244,27 @@ async function startStreamSide(dataDir: string, clusterId: string, kc: KubeConfi
     // DESIGN.md: deleting a Node decommissions its edge (4410); creating it again lets it back in.
     nodeDeleted: (node) => {
       log.info({ node }, 'node deleted; its edge is decommissioned');
+      void links.record(node, { type: 'RecordDecommissioned', at: at() });
       hub?.decommission(node);
     },
-    nodeCreated: (node) => hub?.recommission(node),
+    nodeCreated: (node) => {
+      void links.record(node, { type: 'RecordRecommissioned', at: at() });
+      hub?.recommission(node);
+    },
     reflector: { onError: (error) => log.warn({ error }, 'API watch failed; retrying') },
   });
   const synced = await Promise.race([controller.synced().then(() => true), new Promise<false>((resolve) => setTimeout(() => resolve(false), API_SYNC_TIMEOUT_MS).unref())]);
   if (!synced) {
     controller.stop();
+    await journal.value.close();
     return err(`the Kubernetes API at ${kc.getCurrentCluster()?.server ?? '?'} could not be listed within ${API_SYNC_TIMEOUT_MS / 1000} s`);
   }
   const heartbeats = new NodeLeaseWriter(kc, () => Date.now());
   hub = new CloudHub({ clusterId, nodeSync, ownership, desired: controller, effects: new EdgeStatusWriter(kc, log, (node) => hub?.isDecommissioned(node) !== true),
     respond: (node, query) => (query.target.kind === 'object' && query.target.type === 'lease' ? heartbeats.renew(node, query.content) : Promise.resolve(err(`this cloud answers no ${query.route.resource} queries`))), authorization: controller.view, log });
   late.hub = hub;
+  hub.on('linked', (node, mode) => void links.record(node, { type: 'RecordLinked', at: at(), mode, process: control.identity }));
+  hub.on('unlinked', (node, end) => void links.record(node, { type: 'RecordUnlinked', at: at(), code: end.code, reason: end.reason, byCloud: end.local }));
   late.podNode = (namespace, name) => controller.view.podNode(namespace, name);
   const tokens = joinTokenAuthority({ store: fileJoinTokenStore(joinTokensPath(dataDir)), caCertPem: pki.value.caPem });
   const handler = createNodeBootstrapHandler({ tokens, signer: signer.value, audit: (entry) => log.info({ bootstrap: entry }, `node bootstrap: ${entry.outcome}`) });
@@ -264,6 +282,7 @@ async function startStreamSide(dataDir: string, clusterId: string, kc: KubeConfi
   if (!listening.ok) {
     controller.stop();
     await hub.close();
+    await journal.value.close();
     return listening;
   }
   const { stream, bootstrap } = listening.value;
@@ -276,6 +295,8 @@ async function startStreamSide(dataDir: string, clusterId: string, kc: KubeConfi
       controller.stop();
       await hub!.close();
       await ownership.releaseAll();
+      await links.settled();
+      await journal.value.close();
       await Promise.all([stream.close(), bootstrap.close()]);
     },
   });

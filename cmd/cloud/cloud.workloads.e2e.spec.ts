@@ -13,6 +13,7 @@ import { requireKubectl } from '../../k8s/tls/kubectl.fixture.js';
 import { openProcessRuntime } from '../../runtime/index.js';
 import { createJoinTokenInDataDir } from '../../transport/index.js';
 import { startEdgehive, type RunningCli } from '../edge/edge-cli.testing.js';
+import { runCli } from '../replay/cli-harness.testing.js';
 
 const EDGES = ['edge-a', 'edge-b'] as const;
 const ROLLOUT = ['rollout', 'status', 'deployment/web', '--timeout=90s'];
@@ -194,6 +195,11 @@ describe('a Deployment across two edge hosts', () => {
     expect(pods).toHaveLength(4);
     expect(pods.every((p) => p.command === podScript('v2'))).toBe(true);
     expect((await kubectlOk(['get', 'replicasets', '-l', 'app=web', '-o', 'jsonpath={.items[*].spec.replicas}'])).split(' ').sort()).toEqual(['0', '0', '4']);
+
+    // The cloud journal tells the story of each node's stream across the restart.
+    const timeline = await runCli(['replay', join(cloudDir, 'cloud', 'journal.db'), '--stream', 'link-edge-a']);
+    expect(timeline.code, timeline.stderr).toBe(0);
+    expect(timeline.stdout.match(/EdgeLinked\.v1/g)?.length ?? 0).toBeGreaterThanOrEqual(2);
   }, 180_000);
 
   it('a Secret reaches only the edge whose pod references it', async () => {
