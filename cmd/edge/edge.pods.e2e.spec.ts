@@ -92,6 +92,15 @@ async function untilKubectl(args: readonly string[], accept: (stdout: string) =>
   }
 }
 
+/** Polls the edge's local API until `holds` (it refreshes once per event-loop turn of the agent). */
+async function waitForLocal(holds: () => Promise<boolean>, what: string, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await holds())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
 /** The pids of the live runs the edge's runtime records for a pod uid. */
 async function edgeProcesses(uid: string): Promise<number[]> {
   const runtime = openProcessRuntime({ dataDir: join(edgeDir(), 'edge', 'runtime'), memoryEnforcement: 'rss' });
@@ -194,6 +203,16 @@ describe('pods on an edge node', () => {
     expect(await kubectlOk(restarts)).toBe(before);
     await kubectlOk(['delete', 'pod', 'reader', '--timeout=60s']);
     await kubectlOk(['delete', 'configmap', 'settings']);
+  }, 60_000);
+
+  it('serves the Services of its pods\' namespace from the edge\'s local API, and forgets a deleted one', async () => {
+    await kubectlOk(['apply', '-f', '-'], podYaml('svc-backend', "process.on('SIGTERM', () => process.exit(0)); setInterval(() => {}, 1000)"));
+    await kubectlOk(['apply', '-f', '-'], 'apiVersion: v1\nkind: Service\nmetadata:\n  name: backend\nspec:\n  ports:\n  - port: 8080\n');
+    const localServices = async (): Promise<string> => (await localKubectl.run(['--server', metaServerUrl, 'get', 'services', '-n', 'default', '-o', 'name'])).stdout;
+    await waitForLocal(async () => (await localServices()).includes('service/backend'), 'service/backend in the local API');
+    await kubectlOk(['delete', 'service', 'backend']);
+    await waitForLocal(async () => !(await localServices()).includes('service/backend'), 'service/backend gone from the local API');
+    await kubectlOk(['delete', 'pod', 'svc-backend', '--timeout=60s']);
   }, 60_000);
 
   it('shows a pod whose container has no command as Failed with the reason in kubectl describe, and the agent keeps serving', async () => {

@@ -1,5 +1,5 @@
 // The cloud's read model of what concerns edge nodes (KubeEdge's EdgeController listers): the pods,
-// ConfigMaps, Secrets and Nodes the reflectors report, and from them each node's desired set
+// ConfigMaps, Secrets, Services, Endpoints and Nodes the reflectors report, and from them each node's desired set
 // (PROTOCOL.md, Down) and the authorization view every edge frame is checked against. No I/O: the
 // shell feeds it reflector events and asks it questions.
 import { isJsonObject, type JsonObject } from '../../kernel/index.js';
@@ -8,7 +8,9 @@ import type { ReflectorEvent } from '../kube/reflector.js';
 import { podReferences, type PodReferences } from './pod-references.js';
 
 /** The resources the view follows. */
-export type ViewedKind = 'pod' | 'configmap' | 'secret' | 'node';
+export type ViewedKind = 'pod' | 'configmap' | 'secret' | 'service' | 'endpoints' | 'node';
+
+type DesiredKind = ViewedKind;
 
 interface Meta {
   readonly name: string;
@@ -52,6 +54,9 @@ export class ClusterView implements NodeAuthorizationView {
   readonly #configMaps = new Map<string, JsonObject>();
   readonly #secrets = new Map<string, JsonObject>();
   readonly #nodes = new Map<string, JsonObject>();
+  /** Services and Endpoints by `namespace/name`: every node with pods in a namespace gets that namespace's (its local API serves them to edge apps). */
+  readonly #services = new Map<string, JsonObject>();
+  readonly #endpoints = new Map<string, JsonObject>();
   /** Desired objects already built, by uid: kept while their resourceVersion holds, so a set's objects keep their identity. */
   readonly #desiredCache = new Map<string, DesiredObject>();
   #resourceVersion = '0';
@@ -83,10 +88,14 @@ export class ClusterView implements NodeAuthorizationView {
     return names;
   }
 
-  /** What the node must hold: its pods, the ConfigMaps and Secrets they reference, and its own Node. */
+  /**
+   * What the node must hold: its pods, the ConfigMaps and Secrets they reference, the Services and
+   * Endpoints of the namespaces its pods run in, and its own Node.
+   */
   desiredSet(nodeName: string): DesiredSet {
     const objects = new Map<string, DesiredObject>();
-    const add = (type: 'pod' | 'configmap' | 'secret' | 'node', object: JsonObject | undefined): void => {
+    const namespaces = new Set<string>();
+    const add = (type: DesiredKind, object: JsonObject | undefined): void => {
       const meta = object === undefined ? undefined : metaOf(object);
       if (object === undefined || meta === undefined) return;
       objects.set(meta.uid, this.#desiredOf(type, object, meta));
@@ -94,8 +103,12 @@ export class ClusterView implements NodeAuthorizationView {
     for (const pod of this.#pods.values()) {
       if (pod.nodeName !== nodeName) continue;
       add('pod', pod.object);
+      namespaces.add(pod.meta.namespace);
       for (const name of pod.references.configMaps) add('configmap', this.#configMaps.get(`${pod.meta.namespace}/${name}`));
       for (const name of pod.references.secrets) add('secret', this.#secrets.get(`${pod.meta.namespace}/${name}`));
+    }
+    for (const [kind, map] of [['service', this.#services], ['endpoints', this.#endpoints]] as const) {
+      for (const object of map.values()) if (namespaces.has(metaOf(object)?.namespace ?? '')) add(kind, object);
     }
     add('node', this.#nodes.get(nodeName));
     return { objects, resourceVersion: this.#resourceVersion };
@@ -129,7 +142,7 @@ export class ClusterView implements NodeAuthorizationView {
     return false;
   }
 
-  #desiredOf(type: 'pod' | 'configmap' | 'secret' | 'node', object: JsonObject, meta: Meta): DesiredObject {
+  #desiredOf(type: DesiredKind, object: JsonObject, meta: Meta): DesiredObject {
     const cached = this.#desiredCache.get(meta.uid);
     if (cached !== undefined && cached.resourceVersion === meta.resourceVersion) return cached;
     const content = desiredContentOf(object);
@@ -152,6 +165,10 @@ export class ClusterView implements NodeAuthorizationView {
         return [...this.#configMaps.values()];
       case 'secret':
         return [...this.#secrets.values()];
+      case 'service':
+        return [...this.#services.values()];
+      case 'endpoints':
+        return [...this.#endpoints.values()];
       case 'node':
         return [...this.#nodes.values()];
     }
@@ -173,6 +190,11 @@ export class ClusterView implements NodeAuthorizationView {
       case 'secret':
         (kind === 'configmap' ? this.#configMaps : this.#secrets).set(`${meta.namespace}/${meta.name}`, object);
         for (const node of this.#nodesReferencing(kind, meta.namespace, meta.name)) affected.add(node);
+        return;
+      case 'service':
+      case 'endpoints':
+        (kind === 'service' ? this.#services : this.#endpoints).set(`${meta.namespace}/${meta.name}`, object);
+        for (const node of this.#nodesInNamespace(meta.namespace)) affected.add(node);
         return;
       case 'node':
         this.#nodes.set(meta.name, object);
@@ -206,6 +228,17 @@ export class ClusterView implements NodeAuthorizationView {
         for (const node of this.#nodesReferencing(kind, meta.namespace, meta.name)) affected.add(node);
         return;
       }
+      case 'service':
+      case 'endpoints': {
+        const map = kind === 'service' ? this.#services : this.#endpoints;
+        const old = map.get(`${meta.namespace}/${meta.name}`);
+        if (old === undefined) return;
+        map.delete(`${meta.namespace}/${meta.name}`);
+        const oldUid = metaOf(old)?.uid;
+        if (oldUid !== undefined) this.#desiredCache.delete(oldUid);
+        for (const node of this.#nodesInNamespace(meta.namespace)) affected.add(node);
+        return;
+      }
       case 'node': {
         const old = this.#nodes.get(meta.name);
         if (old === undefined) return;
@@ -216,6 +249,12 @@ export class ClusterView implements NodeAuthorizationView {
         return;
       }
     }
+  }
+
+  #nodesInNamespace(namespace: string): Set<string> {
+    const nodes = new Set<string>();
+    for (const pod of this.#pods.values()) if (pod.nodeName !== undefined && pod.meta.namespace === namespace) nodes.add(pod.nodeName);
+    return nodes;
   }
 
   #nodesReferencing(kind: 'configmap' | 'secret', namespace: string, name: string): Set<string> {

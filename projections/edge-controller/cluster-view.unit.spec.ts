@@ -44,6 +44,22 @@ describe('ClusterView desired sets', () => {
     expect(keysOf(view, 'edge-c')).toEqual([]);
   });
 
+  it('holds the Services and Endpoints of the namespaces its pods run in, and a new one reaches exactly those nodes', () => {
+    const view = givenTwoEdges();
+    const service = (name: string, namespace: string): JsonObject => ({ apiVersion: 'v1', kind: 'Service', metadata: meta(name, namespace, `uid-svc-${namespace}-${name}`), spec: { ports: [{ port: 80 }] } });
+    const endpoints = (name: string, namespace: string): JsonObject => ({ apiVersion: 'v1', kind: 'Endpoints', metadata: meta(name, namespace, `uid-ep-${namespace}-${name}`), subsets: [] });
+    view.apply('service', listed([service('api', 'default'), service('other', 'team')]));
+    view.apply('endpoints', listed([endpoints('api', 'default')]));
+    expect(keysOf(view, 'edge-a')).toEqual(['configmaps/default/shared', 'endpoints/default/api', 'nodes//edge-a', 'pods/default/web-a', 'secrets/default/a-secret', 'services/default/api']);
+    expect(keysOf(view, 'edge-b')).toContain('services/default/api');
+    expect(keysOf(view, 'edge-a')).not.toContain('services/team/other');
+    // A team pod on edge-b brings team's Services to edge-b only.
+    const affected = view.apply('pod', added({ ...pod('worker', 'edge-b'), metadata: meta('worker', 'team', 'uid-pod-worker') }));
+    expect([...affected]).toEqual(['edge-b']);
+    expect(keysOf(view, 'edge-b')).toContain('services/team/other');
+    expect([...view.apply('service', added(service('more', 'team')))]).toEqual(['edge-b']);
+  });
+
   it('carries desired content: no status, no resourceVersion; the set carries the newest revision seen', () => {
     const view = givenTwoEdges();
     const web = [...view.desiredSet('edge-a').objects.values()].find((o) => o.key === 'pods/default/web-a')!;

@@ -15,6 +15,8 @@ const VIEWED_PATHS: Readonly<Record<ViewedKind, string>> = {
   pod: '/api/v1/pods',
   configmap: '/api/v1/configmaps',
   secret: '/api/v1/secrets',
+  service: '/api/v1/services',
+  endpoints: '/api/v1/endpoints',
   node: '/api/v1/nodes',
 };
 
