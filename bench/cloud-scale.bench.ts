@@ -25,7 +25,7 @@
 // host, not the cloud. Every phase has a deadline, and the cloud and every hollow edge are stopped
 // at the end, whatever happened.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { createWriteStream, existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -83,6 +83,10 @@ const BASELINE_BUDGET_MS = 60_000;
 const phaseTimeoutMs = (budgetMs: number): number => budgetMs + POD_RUNNING_TIMEOUT_MS + 30_000;
 const KUBECTL_TIMEOUT_MS = 30_000;
 const STOP_TIMEOUT_MS = 10_000;
+/** Under --cpu-prof the cloud writes its profile as it exits: give a loaded cloud time to get there. */
+const PROFILED_STOP_TIMEOUT_MS = 120_000;
+/** How often the wait for Ready edges prints where it is. */
+const PROGRESS_EVERY_MS = 10_000;
 const SETTLE_MS = 5_000;
 /** Idle windows span two Lease periods (10 s each), so every edge renews in them. */
 const IDLE_WINDOW_MS = 20_000;
@@ -97,6 +101,7 @@ const percentile = (sorted: readonly number[], p: number): number => sorted[Math
 const sortedOf = (values: readonly number[]): number[] => [...values].sort((a, b) => a - b);
 const median = (values: readonly number[]): number => percentile(sortedOf(values), 50);
 const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+const mib = (kib: number): number => kib / 1024;
 const nodeName = (i: number): string => `hollow-${String(i).padStart(4, '0')}`;
 
 /** Runs `work` or fails with `what` once `timeoutMs` passed: a phase that stalls fails the run instead of hanging it. */
@@ -295,6 +300,9 @@ function spawnCloud(dataDir: string): CloudProcess {
   let stderr = '';
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-STDERR_TAIL_CHARS)));
+  // BENCH_CLOUD_SCALE_CLOUD_LOG=<file> keeps the cloud's JSON logs whole, for a run that needs explaining.
+  const logFile = process.env['BENCH_CLOUD_SCALE_CLOUD_LOG'];
+  if (logFile !== undefined && logFile !== '') child.stderr.pipe(createWriteStream(logFile));
   const exit = new Promise<void>((resolve) => child.once('close', () => resolve()));
   const waitForLine = async (prefix: string): Promise<string> => {
     const found = (): string | undefined => stdout.split('\n').find((line) => line.startsWith(prefix) && stdout.includes(`${line}\n`));
@@ -398,11 +406,43 @@ async function connectEdges(run: Run, cloud: Cloud, edgesDir: string, edges: num
   const joinedMs = performance.now() - start;
   const linked = (): number => run.edges.filter((e) => e.linked()).length;
   const ready = (): number => run.edges.filter((e) => nodes.ready.has(e.nodeName)).length;
-  await until(() => linked() === edges && ready() === edges, () => `${linked()} of ${edges} edges linked, ${ready()} Nodes Ready`, READY_PHASE_TIMEOUT_MS);
+  const reporter = reportProgress(cloud.pid, () => {
+    const stats = run.edges.map((e) => e.stats());
+    const closes = new Map<string, number>();
+    for (const close of stats.flatMap((s) => (s.lastClose === undefined ? [] : [closeKind(s.lastClose)]))) closes.set(close, (closes.get(close) ?? 0) + 1);
+    const reconnects = stats.reduce((sum, s) => sum + s.reconnects, 0);
+    return `${linked()}/${edges} linked, ${ready()} Ready, ${reconnects} reconnects, last closes ${JSON.stringify(Object.fromEntries(closes))}`;
+  });
+  try {
+    await until(() => linked() === edges && ready() === edges, () => `${linked()} of ${edges} edges linked, ${ready()} Nodes Ready`, READY_PHASE_TIMEOUT_MS);
+  } finally {
+    clearInterval(reporter);
+  }
   const readyMs = performance.now() - start;
   // The node watch has done its job; it would only add its own load from here on.
   nodeWatch.stop();
   return { joinedMs, readyMs, benchRssBeforeKiB, benchRssAfterKiB: process.memoryUsage().rss / 1024 };
+}
+
+/** A close reason without node names and cut short, so closes of one kind count together. */
+const closeKind = (close: string): string => close.replace(/hollow-\d+/g, '<node>').slice(0, CLOSE_KIND_CHARS_MAX);
+const CLOSE_KIND_CHARS_MAX = 80;
+
+/** Every `PROGRESS_EVERY_MS`: `what()`, the cloud's CPU over the interval and its RSS, and this process's CPU. */
+function reportProgress(pid: number, what: () => string): NodeJS.Timeout {
+  let cloudCpu = cpuMs(pid);
+  let benchCpu = process.cpuUsage();
+  let at = performance.now();
+  return setInterval(() => {
+    const now = performance.now();
+    const cloudNow = cpuMs(pid);
+    const bench = process.cpuUsage(benchCpu);
+    const percent = (ms: number): string => `${((100 * ms) / (now - at)).toFixed(0)}%`;
+    progress(`${what()}; cloud CPU ${percent(cloudNow - cloudCpu)} RSS ${Math.round(mib(rssKiB(pid)))} MiB; bench CPU ${percent((bench.user + bench.system) / 1000)}`);
+    cloudCpu = cloudNow;
+    benchCpu = process.cpuUsage();
+    at = now;
+  }, PROGRESS_EVERY_MS);
 }
 
 /** Joins and starts `count` hollow edges, `JOIN_CONCURRENCY` at a time, into `run.edges`. */
@@ -464,7 +504,8 @@ async function tearDown(run: Run): Promise<void> {
   for (const cloud of run.clouds) {
     if (cloud.child.exitCode !== null || cloud.child.signalCode !== null) continue;
     cloud.child.kill('SIGTERM');
-    const exited = await Promise.race([cloud.exited().then(() => true), sleep(STOP_TIMEOUT_MS).then(() => false)]);
+    const profiled = (process.env['BENCH_CLOUD_SCALE_CPU_PROF'] ?? '') !== '';
+    const exited = await Promise.race([cloud.exited().then(() => true), sleep(profiled ? PROFILED_STOP_TIMEOUT_MS : STOP_TIMEOUT_MS).then(() => false)]);
     if (!exited) {
       cloud.child.kill('SIGKILL');
       await Promise.race([cloud.exited(), sleep(STOP_TIMEOUT_MS)]);
@@ -529,7 +570,6 @@ export async function cloudScaleFigures(options: CloudScaleOptions): Promise<Clo
   }
 }
 
-const mib = (kib: number): number => kib / 1024;
 const ratioOf = (value: number, baseline: number): number => value / baseline;
 
 /**
@@ -586,6 +626,7 @@ function cpuFigures(m: Measured): CloudScaleFigure[] {
   const pods = wave.latenciesMs.length;
   // Leases and node status keep coming during the wave; this is their share, for reading the per-pod figure.
   const backgroundMsPerPod = (idleN.cpuMs / idleN.wallMs) * (wave.window.wallMs / pods);
+  const rawBackgroundMsPerPod = (idleN.cpuMs / idleN.wallMs) * (raw.window.wallMs / raw.latenciesMs.length);
   const idleFloor = 0.01;
   return [
     {
@@ -596,7 +637,7 @@ function cpuFigures(m: Measured): CloudScaleFigure[] {
       baselineName: 'raw create+patch',
       ratio: ratioOf(wave.window.cpuMs / pods, raw.window.cpuMs / raw.latenciesMs.length),
       mode: `utime+stime of the cloud process (/proc/<pid>/stat, all threads) over the wave / its pods; raw: the same over the raw baseline wave (N edges linked in both)`,
-      detail: { waveCpuPercent: cpuPercent(wave.window), rawCpuPercent: cpuPercent(raw.window), waveWallMs: wave.window.wallMs, backgroundMsPerPod },
+      detail: { waveCpuPercent: cpuPercent(wave.window), rawCpuPercent: cpuPercent(raw.window), waveWallMs: wave.window.wallMs, backgroundMsPerPod, rawBackgroundMsPerPod },
     },
     {
       name: `cloud-scale N=${o.edges}: cloud CPU idle`,

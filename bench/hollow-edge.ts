@@ -136,6 +136,10 @@ export interface HollowEdgeStats {
   readonly leaseRenewals: number;
   readonly leaseFailures: number;
   readonly reportFailures: number;
+  /** Connection attempts after the first (the hub's back-off retries). */
+  readonly reconnects: number;
+  /** Why the last connection closed, if one did: "code reason". */
+  readonly lastClose: string | undefined;
 }
 
 /**
@@ -198,7 +202,9 @@ export class HollowEdge {
   }
 
   stats(): HollowEdgeStats {
-    return { podsHeld: this.#pods.size, ...this.#stats };
+    const status = this.hub.status();
+    const lastClose = status.lastClose === null ? undefined : `${status.lastClose.code} ${status.lastClose.reason}`;
+    return { podsHeld: this.#pods.size, ...this.#stats, reconnects: status.reconnects, lastClose };
   }
 
   async stop(): Promise<void> {
