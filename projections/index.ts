@@ -23,3 +23,4 @@ export { GarbageCollector, type GarbageCollectorOptions } from './workloads/garb
 export { LeaderElector, type LeaderElectorOptions, type LeadershipEnd } from './kube/leader-election.js';
 export { LeaseHolder, NodeStreamLeases, kubeLeaseStore, nodeStreamLease, CONTROLLERS_LEASE, NODE_STREAM_LEASE_NAMESPACE, type LeaseHolderOptions, type AcquireOutcome, type LeaseLoss } from './kube/lease-holder.js';
 export { LEASE_TIMING_DEFAULT, validateLeaseTiming, type LeaseTiming } from './kube/lease-lock.js';
+export { KeepAliveKubeConfig, API_SOCKETS_MAX } from './kube/keep-alive-kubeconfig.js';

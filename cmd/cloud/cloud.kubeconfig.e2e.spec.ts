@@ -9,8 +9,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kubectlRunner, type KubectlRunner } from '../../k8s/api/kubectl.testing.js';
 import { requireKubectl } from '../../k8s/tls/kubectl.fixture.js';
-import { openProcessRuntime } from '../../runtime/index.js';
 import { createJoinTokenInDataDir } from '../../transport/index.js';
+import { killLeftoverPods, untilKubectlWith } from '../edge/edge-e2e.testing.js';
 import { startEdgehive, type RunningCli } from '../edge/edge-cli.testing.js';
 
 let root: string;
@@ -31,26 +31,11 @@ beforeAll(async () => {
 afterAll(async () => {
   kubectl?.killAll();
   for (const cli of [edge, cloud, apiCloud]) cli?.child.kill('SIGKILL');
-  const runtime = openProcessRuntime({ dataDir: join(edgeDir(), 'edge', 'runtime'), memoryEnforcement: 'rss' });
-  if (runtime.ok) {
-    await runtime.value.scan();
-    await runtime.value.killOrphans(() => false);
-    await runtime.value.close();
-  }
+  await killLeftoverPods(edgeDir());
   rmSync(root, { recursive: true, force: true });
 });
 
-async function untilKubectl(args: readonly string[], accept: (stdout: string) => boolean, what: string, timeoutMs = 40_000): Promise<string> {
-  const deadline = Date.now() + timeoutMs;
-  let last = '';
-  for (;;) {
-    const result = await kubectl.run(args);
-    last = `${result.stdout}${result.stderr}`;
-    if (result.code === 0 && accept(result.stdout)) return result.stdout;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last kubectl output: ${last}`);
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-}
+const untilKubectl = (args: readonly string[], accept: (stdout: string) => boolean, what: string, timeoutMs = 40_000): Promise<string> => untilKubectlWith(kubectl, args, accept, what, timeoutMs);
 
 describe('edgehive cloud --kubeconfig', () => {
   it('refuses a kubeconfig it cannot read, and embedded-server flags beside it, with the reason and exit 1', async () => {

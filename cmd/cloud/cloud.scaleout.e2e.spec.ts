@@ -11,6 +11,7 @@ import { kubectlRunner, type KubectlRunner } from '../../k8s/api/kubectl.testing
 import { requireKubectl } from '../../k8s/tls/kubectl.fixture.js';
 import { openProcessRuntime } from '../../runtime/index.js';
 import { CLOUD_PKI_DIR_NAME, createJoinTokenInDataDir } from '../../transport/index.js';
+import { killLeftoverPods, untilKubectlWith } from '../edge/edge-e2e.testing.js';
 import { startEdgehive, type RunningCli } from '../edge/edge-cli.testing.js';
 
 const EDGES = ['edge-1', 'edge-2'] as const;
@@ -57,28 +58,11 @@ afterAll(async () => {
   for (const edge of edges.values()) edge.child.kill('SIGKILL');
   for (const cloud of clouds.values()) cloud.cli.child.kill('SIGKILL');
   api?.child.kill('SIGKILL');
-  for (const name of EDGES) {
-    const runtime = openProcessRuntime({ dataDir: join(edgeDir(name), 'edge', 'runtime'), memoryEnforcement: 'rss' });
-    if (runtime.ok) {
-      await runtime.value.scan();
-      await runtime.value.killOrphans(() => false);
-      await runtime.value.close();
-    }
-  }
+  for (const name of EDGES) await killLeftoverPods(edgeDir(name));
   rmSync(root, { recursive: true, force: true });
 });
 
-async function untilKubectl(args: readonly string[], accept: (stdout: string) => boolean, what: string, timeoutMs = 60_000): Promise<string> {
-  const deadline = Date.now() + timeoutMs;
-  let last = '';
-  for (;;) {
-    const result = await kubectl.run(args);
-    last = `${result.stdout}${result.stderr}`;
-    if (result.code === 0 && accept(result.stdout)) return result.stdout;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last kubectl output: ${last}`);
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-}
+const untilKubectl = (args: readonly string[], accept: (stdout: string) => boolean, what: string, timeoutMs = 60_000): Promise<string> => untilKubectlWith(kubectl, args, accept, what, timeoutMs);
 
 const holderOf = (node: string): Promise<string> => untilKubectl(['get', 'lease', `edgehive-stream.${node}`, '-n', 'kube-system', '-o', 'jsonpath={.spec.holderIdentity}'], (out) => out !== '', `the stream Lease of ${node}`);
 

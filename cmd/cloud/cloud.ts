@@ -8,7 +8,7 @@ import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { ApiextensionsV1Api, CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
-import { CONTROLLERS_LEASE, EdgeController, EdgeStatusWriter, LeaderElector, LeaseHolder, NodeLeaseWriter, NodeStreamLeases, kubeLeaseStore, validateLeaseTiming, type LeaseTiming } from '../../projections/index.js';
+import { CONTROLLERS_LEASE, EdgeController, KeepAliveKubeConfig, EdgeStatusWriter, LeaderElector, LeaseHolder, NodeLeaseWriter, NodeStreamLeases, kubeLeaseStore, validateLeaseTiming, type LeaseTiming } from '../../projections/index.js';
 import { leaseOwnership } from './stream-ownership.js';
 import { CloudLinkRecorder, openCloudJournal, parseJournalTarget, type CloudJournalTarget } from './cloud-journal.js';
 import { startControlLoops } from './control-loops.js';
@@ -118,7 +118,7 @@ async function startEmbeddedApi(dataDir: string, port: number, insecure: boolean
   const started = await startEmbeddedApiServer({ dataDir, port, insecure, podStreams: podLogHandler(tunnel), podUpgrades: podUpgradeHandler(tunnel) });
   if (!started.ok) return err(started.error);
   const server = started.value;
-  const kc = new KubeConfig();
+  const kc = new KeepAliveKubeConfig();
   kc.loadFromFile(server.kubeconfigPath);
   return ok({
     kc,
@@ -133,7 +133,7 @@ async function startEmbeddedApi(dataDir: string, port: number, insecure: boolean
  * kube-system; a cluster that cannot be read within the start-up bound is a start-up error.
  */
 async function connectToCluster(kubeconfigPath: string): Promise<Result<ApiSide, string>> {
-  const kc = new KubeConfig();
+  const kc = new KeepAliveKubeConfig();
   try {
     kc.loadFromFile(kubeconfigPath);
   } catch (error) {
@@ -382,14 +382,16 @@ const STREAM_LEASE_SECONDS_MIN = 6;
 
 /**
  * `--stream-lease-seconds` (default 40, as a node's own heartbeat Lease): how long another process
- * waits before it takes over a node whose owner stopped renewing. The owner renews every quarter of
- * it and gives the node up when two thirds have passed without a renewal.
+ * waits before it takes over a node whose owner stopped renewing. The owner renews every 3/8 of it
+ * (15 s of 40: one write per node per 15 s, the API's main load at a thousand edges after their
+ * heartbeats) and gives the node up when 3/4 have passed without a renewal, so one failed renewal
+ * is retried before the node is given up.
  */
 function parseStreamLease(text: string | undefined): Result<LeaseTiming, string> {
   const seconds = text === undefined ? 40 : /^\d{1,5}$/.test(text) ? Number(text) : Number.NaN;
   if (!Number.isInteger(seconds) || seconds < STREAM_LEASE_SECONDS_MIN) return err(`--stream-lease-seconds must be whole seconds, at least ${STREAM_LEASE_SECONDS_MIN}, got '${text ?? ''}'`);
   const leaseDurationMs = seconds * 1000;
-  return validateLeaseTiming({ leaseDurationMs, renewDeadlineMs: Math.floor((leaseDurationMs * 2) / 3), retryPeriodMs: Math.floor(leaseDurationMs / 4) });
+  return validateLeaseTiming({ leaseDurationMs, renewDeadlineMs: Math.floor((leaseDurationMs * 3) / 4), retryPeriodMs: Math.floor((leaseDurationMs * 3) / 8) });
 }
 
 /** Edges renew their Lease every 10 s: a shorter grace would call a healthy node Unknown. */

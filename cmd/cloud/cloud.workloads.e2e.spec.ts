@@ -12,6 +12,7 @@ import { kubectlRunner, type KubectlRunner } from '../../k8s/api/kubectl.testing
 import { requireKubectl } from '../../k8s/tls/kubectl.fixture.js';
 import { openProcessRuntime } from '../../runtime/index.js';
 import { createJoinTokenInDataDir } from '../../transport/index.js';
+import { killLeftoverPods, kubectlOkWith, untilKubectlWith } from '../edge/edge-e2e.testing.js';
 import { startEdgehive, type RunningCli } from '../edge/edge-cli.testing.js';
 import { runCli } from '../replay/cli-harness.testing.js';
 
@@ -25,6 +26,17 @@ const edges = new Map<string, RunningCli>();
 let kubectl: KubectlRunner;
 
 const edgeDir = (name: string): string => join(root, name);
+/** A pod bound to `node` whose container runs podScript(name), with `containerExtra` YAML lines appended to its container. */
+const podManifest = (name: string, namespace: string, node: string, containerExtra = ''): string => `apiVersion: v1
+kind: Pod
+metadata: {name: ${name}, namespace: ${namespace}}
+spec:
+  nodeName: ${node}
+  containers:
+  - name: app
+    image: node:20
+    command: [${JSON.stringify(process.execPath)}, "-e", ${JSON.stringify(podScript(name))}]
+${containerExtra}`;
 const podScript = (version: string): string => `process.on('SIGTERM', () => process.exit(0)); console.log('${version}'); setInterval(() => {}, 1000)`;
 
 async function startCloud(ports: readonly string[] = []): Promise<{ kubeconfig: string; streamUrl: string }> {
@@ -55,34 +67,13 @@ afterAll(async () => {
   kubectl?.killAll();
   for (const edge of edges.values()) edge.child.kill('SIGKILL');
   cloud?.child.kill('SIGKILL');
-  for (const name of EDGES) {
-    const runtime = openProcessRuntime({ dataDir: join(edgeDir(name), 'edge', 'runtime'), memoryEnforcement: 'rss' });
-    if (runtime.ok) {
-      await runtime.value.scan();
-      await runtime.value.killOrphans(() => false);
-      await runtime.value.close();
-    }
-  }
+  for (const name of EDGES) await killLeftoverPods(edgeDir(name));
   rmSync(root, { recursive: true, force: true });
 });
 
-async function kubectlOk(args: readonly string[], stdin?: string): Promise<string> {
-  const result = await kubectl.run(args, stdin);
-  if (result.code !== 0) throw new Error(`kubectl ${args.join(' ')} exited ${result.code}: ${result.stderr}${result.stdout}`);
-  return result.stdout;
-}
+const kubectlOk = (args: readonly string[], stdin?: string): Promise<string> => kubectlOkWith(kubectl, args, stdin);
 
-async function untilKubectl(args: readonly string[], accept: (stdout: string) => boolean, what: string, timeoutMs = 60_000): Promise<string> {
-  const deadline = Date.now() + timeoutMs;
-  let last = '';
-  for (;;) {
-    const result = await kubectl.run(args);
-    last = `${result.stdout}${result.stderr}`;
-    if (result.code === 0 && accept(result.stdout)) return result.stdout;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last kubectl output: ${last}`);
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-}
+const untilKubectl = (args: readonly string[], accept: (stdout: string) => boolean, what: string, timeoutMs = 60_000): Promise<string> => untilKubectlWith(kubectl, args, accept, what, timeoutMs);
 
 interface WebPod {
   readonly name: string;
@@ -205,19 +196,10 @@ describe('a Deployment across two edge hosts', () => {
   it('a Secret reaches only the edge whose pod references it', async () => {
     await kubectlOk(['create', 'secret', 'generic', 'only-a', '--from-literal=token=s3cr3t-for-a-only']);
     const uid = await kubectlOk(['get', 'secret', 'only-a', '-o', 'jsonpath={.metadata.uid}']);
-    const pod = `apiVersion: v1
-kind: Pod
-metadata: {name: reader, namespace: default}
-spec:
-  nodeName: edge-a
-  containers:
-  - name: app
-    image: node:20
-    command: [${JSON.stringify(process.execPath)}, "-e", ${JSON.stringify(podScript('reader'))}]
-    env:
+    const pod = podManifest('reader', 'default', 'edge-a', `    env:
     - name: TOKEN
       valueFrom: {secretKeyRef: {name: only-a, key: token}}
-`;
+`);
     await kubectlOk(['apply', '-f', '-'], pod);
     await untilKubectl(['get', 'pod', 'reader', '-o', 'jsonpath={.status.phase}'], (out) => out === 'Running', 'reader Running');
     // Edge a holds the Secret (its uid in its journal); edge b holds no byte of it anywhere.
@@ -261,16 +243,7 @@ spec:
 
   it('kubectl delete namespace returns once the pods in it have stopped on their edge', async () => {
     await kubectlOk(['create', 'namespace', 'team']);
-    const pod = `apiVersion: v1
-kind: Pod
-metadata: {name: worker, namespace: team}
-spec:
-  nodeName: edge-b
-  containers:
-  - name: app
-    image: node:20
-    command: [${JSON.stringify(process.execPath)}, "-e", ${JSON.stringify(podScript('worker'))}]
-`;
+    const pod = podManifest('worker', 'team', 'edge-b');
     await kubectlOk(['apply', '-f', '-'], pod);
     await untilKubectl(['get', 'pod', 'worker', '-n', 'team', '-o', 'jsonpath={.status.phase}'], (out) => out === 'Running', 'worker Running');
     const uid = await kubectlOk(['get', 'pod', 'worker', '-n', 'team', '-o', 'jsonpath={.metadata.uid}']);

@@ -11,6 +11,7 @@ import { kubectlRunner, type KubectlRunner } from '../../k8s/api/kubectl.testing
 import { requireKubectl } from '../../k8s/tls/kubectl.fixture.js';
 import { openProcessRuntime } from '../../runtime/index.js';
 import { createJoinTokenInDataDir } from '../../transport/index.js';
+import { killLeftoverPods, kubectlOkWith, untilKubectlWith } from './edge-e2e.testing.js';
 import { startEdgehive, type RunningCli } from './edge-cli.testing.js';
 
 let root: string;
@@ -47,12 +48,7 @@ afterAll(async () => {
   edge?.child.kill('SIGKILL');
   cloud?.child.kill('SIGKILL');
   // Pod processes are detached on purpose (they outlive the agent): kill whatever the edge left.
-  const runtime = openProcessRuntime({ dataDir: join(edgeDir(), 'edge', 'runtime'), memoryEnforcement: 'rss' });
-  if (runtime.ok) {
-    await runtime.value.scan();
-    await runtime.value.killOrphans(() => false);
-    await runtime.value.close();
-  }
+  await killLeftoverPods(edgeDir());
   rmSync(root, { recursive: true, force: true });
 });
 
@@ -73,24 +69,10 @@ ${extra}  containers:
       value: hello-from-env
 `;
 
-async function kubectlOk(args: readonly string[], stdin?: string): Promise<string> {
-  const result = await kubectl.run(args, stdin);
-  if (result.code !== 0) throw new Error(`kubectl ${args.join(' ')} exited ${result.code}: ${result.stderr}`);
-  return result.stdout;
-}
+const kubectlOk = (args: readonly string[], stdin?: string): Promise<string> => kubectlOkWith(kubectl, args, stdin);
 
 /** Polls kubectl until `accept` holds for its output. */
-async function untilKubectl(args: readonly string[], accept: (stdout: string) => boolean, what: string, timeoutMs = 30_000): Promise<string> {
-  const deadline = Date.now() + timeoutMs;
-  let last = '';
-  for (;;) {
-    const result = await kubectl.run(args);
-    last = `${result.stdout}${result.stderr}`;
-    if (result.code === 0 && accept(result.stdout)) return result.stdout;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last kubectl output: ${last}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
+const untilKubectl = (args: readonly string[], accept: (stdout: string) => boolean, what: string, timeoutMs = 30_000): Promise<string> => untilKubectlWith(kubectl, args, accept, what, timeoutMs);
 
 /** Polls the edge's local API until `holds` (it refreshes once per event-loop turn of the agent). */
 async function waitForLocal(holds: () => Promise<boolean>, what: string, timeoutMs = 30_000): Promise<void> {

@@ -22,8 +22,10 @@ export interface StatusWriteLimits {
 }
 
 /**
- * The defaults. Global: the kubelet's own API budget (`--kube-api-qps` 50, `--kube-api-burst` 100),
- * one token per status write (a read and a patch). Per object: a burst of 3 lets a pod's start
+ * The defaults. Global: one writer serves every edge of a cloud process, as CloudCore's does, and
+ * CloudCore sizes its API budget by the nodes it serves (QPS 5 × nodeLimit, burst 10 ×); 500/s,
+ * burst 1,000 is that budget for 100 nodes, and the embedded API server tops out below it (one
+ * token per status write: a read and a patch), so the bound guards a real cluster's API server. Per object: a burst of 3 lets a pod's start
  * (ContainerCreating, Running, Ready) through at once, and 5 writes/s after it smooths a hot loop;
  * the edge reports on change, and what changes a pod's status on its own (probe periods ≥ 1 s,
  * restart back-off ≥ 10 s) stays well under that. The kubelet has no per-pod bound; KubeEdge's edge
@@ -32,7 +34,7 @@ export interface StatusWriteLimits {
  */
 export const STATUS_WRITE_LIMITS_DEFAULT: StatusWriteLimits = {
   perObject: { perSecond: 5, burst: 3 },
-  global: { perSecond: 50, burst: 100 },
+  global: { perSecond: 500, burst: 1_000 },
   objectsTrackedMax: 16_384,
 };
 

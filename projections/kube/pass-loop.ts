@@ -42,3 +42,24 @@ export class PassLoop {
     await this.#running;
   }
 }
+
+/** What a pass loop listens to: anything with change notifications (an Informer). */
+export interface ChangeSource {
+  onChange(listener: () => void): () => void;
+}
+
+/**
+ * Drives `loop` from watches: a pass on every change of `sources`, and at least every `resyncMs`
+ * (so time-based conditions, like minReadySeconds or a progress deadline, are noticed), starting
+ * with one now. Returns what stops both.
+ */
+export function passOnChanges(loop: PassLoop, sources: readonly ChangeSource[], resyncMs: number): () => void {
+  const unsubscribes = sources.map((source) => source.onChange(() => void loop.request()));
+  const timer = setInterval(() => void loop.request(), resyncMs);
+  timer.unref();
+  void loop.request();
+  return () => {
+    clearInterval(timer);
+    for (const unsubscribe of unsubscribes) unsubscribe();
+  };
+}

@@ -6,6 +6,7 @@
 // choice is reproducible. Pure: objects in, a decision out.
 import { quantityBytes } from '../edge-pods/container-launch.js';
 import { arrayAt, isTrueAt, objectAt, stringAt } from '../kube/json-fields.js';
+import { requirementMatches } from '../kube/selector-requirement.js';
 
 type Raw = Record<string, unknown>;
 
@@ -78,28 +79,7 @@ function selectorMatches(spec: Raw | undefined, node: Raw): boolean {
   return terms.some((term) => arrayAt(term, 'matchExpressions').every((expression) => expressionMatches(expression, labels)));
 }
 
-function expressionMatches(expression: unknown, labels: Raw): boolean {
-  const key = stringAt(expression, 'key') ?? '';
-  const values = arrayAt(expression, 'values').filter((v): v is string => typeof v === 'string');
-  const actual = typeof labels[key] === 'string' ? labels[key] : undefined;
-  switch (stringAt(expression, 'operator')) {
-    case 'In':
-      return actual !== undefined && values.includes(actual);
-    case 'NotIn':
-      return actual === undefined || !values.includes(actual);
-    case 'Exists':
-      return actual !== undefined;
-    case 'DoesNotExist':
-      return actual === undefined;
-    case 'Gt':
-      return actual !== undefined && values.length === 1 && Number(actual) > Number(values[0]);
-    case 'Lt':
-      return actual !== undefined && values.length === 1 && Number(actual) < Number(values[0]);
-    default:
-      // An operator Kubernetes would have refused at admission matches nothing.
-      return false;
-  }
-}
+const expressionMatches = (expression: unknown, labels: Raw): boolean => requirementMatches(expression, labels, true);
 
 interface Taint {
   readonly key: string;

@@ -8,7 +8,7 @@ import type { JsonObject } from '../../kernel/index.js';
 import { nameOf, namespaceOf, objectAt, stringAt, uidOf } from '../kube/json-fields.js';
 import { EventRecorder, involvedObjectOf } from '../kube/event-recorder.js';
 import type { Informer, Informers } from '../kube/informer.js';
-import { PassLoop } from '../kube/pass-loop.js';
+import { PassLoop, passOnChanges } from '../kube/pass-loop.js';
 import { REVISION_ANNOTATION, deploymentStatusEquals, planDeployment, revisionOf, type DeploymentPlan, type ScaleStep } from './deployment.plan.js';
 import { kubeTime, templatesEqualIgnoringHash } from './pod-template.js';
 import { messageOf, type ControllerLog } from './replicaset-controller.js';
@@ -43,11 +43,10 @@ export class DeploymentController {
   readonly #loop: PassLoop;
   /** ReplicaSet names created per Deployment uid and not yet seen, with when. */
   readonly #creating = new Map<string, { readonly name: string; readonly sinceMs: number }>();
-  readonly #unsubscribe: (() => void)[] = [];
+  #stopDriving: (() => void) | undefined;
   #deployments: Informer | undefined;
   #replicaSets: Informer | undefined;
   #pods: Informer | undefined;
-  #timer: NodeJS.Timeout | undefined;
 
   constructor(options: DeploymentControllerOptions) {
     this.#options = options;
@@ -62,10 +61,7 @@ export class DeploymentController {
     this.#replicaSets = informers.of('/apis/apps/v1/replicasets');
     this.#pods = informers.of('/api/v1/pods');
     // Pods matter only to Recreate (waiting for old pods to go); ReplicaSet statuses carry the rest.
-    for (const informer of [this.#deployments, this.#replicaSets, this.#pods]) this.#unsubscribe.push(informer.onChange(() => void this.#loop.request()));
-    this.#timer = setInterval(() => void this.#loop.request(), this.#options.resyncMs ?? RESYNC_MS_DEFAULT);
-    this.#timer.unref();
-    void this.#loop.request();
+    this.#stopDriving = passOnChanges(this.#loop, [this.#deployments, this.#replicaSets, this.#pods], this.#options.resyncMs ?? RESYNC_MS_DEFAULT);
   }
 
   /** Runs a pass now and waits for it (tests). */
@@ -74,8 +70,7 @@ export class DeploymentController {
   }
 
   async stop(): Promise<void> {
-    clearInterval(this.#timer);
-    for (const unsubscribe of this.#unsubscribe.splice(0)) unsubscribe();
+    this.#stopDriving?.();
     await this.#loop.stop();
   }
 

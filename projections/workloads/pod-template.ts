@@ -3,6 +3,7 @@
 // ready or available. Pure functions over objects read from the API.
 import { isJsonObject, type JsonObject } from '../../kernel/index.js';
 import { arrayAt, nameOf, objectAt, stringAt, uidOf } from '../kube/json-fields.js';
+import { requirementMatches } from '../kube/selector-requirement.js';
 
 type Raw = Record<string, unknown>;
 
@@ -30,23 +31,7 @@ export function selectorMatches(selector: unknown, labels: Record<string, string
   const expressions = arrayAt(selector, 'matchExpressions');
   if (Object.keys(matchLabels).length === 0 && expressions.length === 0) return false;
   for (const [key, value] of Object.entries(matchLabels)) if (labels[key] !== value) return false;
-  return expressions.every((expression) => {
-    const key = stringAt(expression, 'key') ?? '';
-    const values = arrayAt(expression, 'values').filter((v): v is string => typeof v === 'string');
-    const actual = labels[key];
-    switch (stringAt(expression, 'operator')) {
-      case 'In':
-        return actual !== undefined && values.includes(actual);
-      case 'NotIn':
-        return actual === undefined || !values.includes(actual);
-      case 'Exists':
-        return actual !== undefined;
-      case 'DoesNotExist':
-        return actual === undefined;
-      default:
-        return false;
-    }
-  });
+  return expressions.every((expression) => requirementMatches(expression, labels, false));
 }
 
 /** The ownerReference with `controller: true`, if any. */

@@ -6,7 +6,7 @@ import { AppsV1Api, CoreV1Api, PatchStrategy, setHeaderOptions, type KubeConfig 
 import { nameOf, namespaceOf, objectAt, stringAt, uidOf } from '../kube/json-fields.js';
 import { EventRecorder, involvedObjectOf } from '../kube/event-recorder.js';
 import type { Informer, Informers } from '../kube/informer.js';
-import { PassLoop } from '../kube/pass-loop.js';
+import { PassLoop, passOnChanges } from '../kube/pass-loop.js';
 import { controllerRefOf, controllerReference, isTerminating, ownerRefOf, podFromTemplate } from './pod-template.js';
 import { planReplicaSet, replicaSetStatusEquals, type ReplicaSetStatus } from './replicaset.plan.js';
 
@@ -54,10 +54,9 @@ export class ReplicaSetController {
   readonly #events: EventRecorder;
   readonly #loop: PassLoop;
   readonly #expectations = new Map<string, Expectations>();
-  readonly #unsubscribe: (() => void)[] = [];
+  #stopDriving: (() => void) | undefined;
   #replicaSets: Informer | undefined;
   #pods: Informer | undefined;
-  #timer: NodeJS.Timeout | undefined;
 
   constructor(options: ReplicaSetControllerOptions) {
     this.#options = options;
@@ -70,10 +69,7 @@ export class ReplicaSetController {
   start(): void {
     this.#replicaSets = this.#options.informers.of('/apis/apps/v1/replicasets');
     this.#pods = this.#options.informers.of('/api/v1/pods');
-    for (const informer of [this.#replicaSets, this.#pods]) this.#unsubscribe.push(informer.onChange(() => void this.#loop.request()));
-    this.#timer = setInterval(() => void this.#loop.request(), this.#options.resyncMs ?? RESYNC_MS_DEFAULT);
-    this.#timer.unref();
-    void this.#loop.request();
+    this.#stopDriving = passOnChanges(this.#loop, [this.#replicaSets, this.#pods], this.#options.resyncMs ?? RESYNC_MS_DEFAULT);
   }
 
   /** Runs a pass now and waits for it (tests). */
@@ -82,8 +78,7 @@ export class ReplicaSetController {
   }
 
   async stop(): Promise<void> {
-    clearInterval(this.#timer);
-    for (const unsubscribe of this.#unsubscribe.splice(0)) unsubscribe();
+    this.#stopDriving?.();
     await this.#loop.stop();
   }
 

@@ -1,7 +1,7 @@
 // What the ReplicaSet controller decides for one ReplicaSet, as a pure function of the ReplicaSet,
 // the pods in its namespace and the time: pods to create, pods to delete (the cheapest to lose
 // first, kube-controller-manager's ranking), orphans to adopt, and the status to write.
-import { isJsonObject, type JsonObject } from '../../kernel/index.js';
+import { isJsonObject } from '../../kernel/index.js';
 import { arrayAt, nameOf, objectAt, stringAt, uidOf } from '../kube/json-fields.js';
 import {
   controllerRefOf,
