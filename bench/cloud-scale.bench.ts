@@ -32,12 +32,12 @@ import { createWriteStream, existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Agent as HttpsAgent } from 'node:https';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { pathToFileURL } from 'node:url';
 import { CoreV1Api, KubeConfig, PatchStrategy, Watch, setHeaderOptions, type V1Pod } from '@kubernetes/client-node';
 import { edgehiveBin } from '../cmd/replay/cli-harness.testing.js';
+import { KeepAliveKubeConfig } from '../projections/index.js';
 import { createJoinTokenInDataDir } from '../transport/index.js';
 import { HollowEdge, runningPodStatus } from './hollow-edge.js';
 import type { Figure } from './journal.bench.js';
@@ -248,26 +248,6 @@ class NodeTracker {
 }
 
 // ---- the pieces of a run ----
-
-/** Connections the bench's own API client keeps open (above the pods in flight). */
-const CLIENT_SOCKETS_MAX = 64;
-
-/**
- * client-node 1.4 gives every API call a new https.Agent (kubernetes-client/javascript#2893), so
- * each call opens a TLS connection. This client reuses one keep-alive agent instead, so the cloud's
- * figures do not carry the bench client's handshakes (kubectl keeps its connection for an apply too).
- */
-class KeepAliveKubeConfig extends KubeConfig {
-  #agent: HttpsAgent | undefined;
-
-  override async applySecurityAuthentication(context: Parameters<KubeConfig['applySecurityAuthentication']>[0]): Promise<void> {
-    await super.applySecurityAuthentication(context);
-    const fresh = context.getAgent();
-    if (!(fresh instanceof HttpsAgent)) return;
-    this.#agent ??= new HttpsAgent({ ...fresh.options, keepAlive: true, maxSockets: CLIENT_SOCKETS_MAX });
-    context.setAgent(this.#agent);
-  }
-}
 
 interface Cloud {
   readonly process: CloudProcess;
