@@ -9,6 +9,9 @@ import type { JsonValue } from '../../kernel/index.js';
 import type { ApiReply, ApiRequest, KubeApi } from './kube-api.js';
 import { statusBody, tooLarge, tooManyRequests, unauthorized, type ApiError } from './status.js';
 
+/** How long an idle kept-alive connection stays open (kube-apiserver's clients idle out at 90 s). */
+const IDLE_CONNECTION_MS = 90_000;
+
 export interface HttpServerOptions {
   readonly host: string;
   readonly port: number;
@@ -197,6 +200,11 @@ export function startHttpServer(api: KubeApi, options: HttpServerOptions): Promi
   };
 
   const server: Server = options.tls === undefined ? createHttpServer(handler) : createHttpsServer({ cert: options.tls.cert, key: options.tls.key }, handler);
+  // Clients keep connections alive (Go's transport for 90 s, the cloud's own agent for less): a
+  // server that closed an idle one first (Node's default is 5 s) races the client's next request on
+  // it, which then fails with ECONNRESET.
+  server.keepAliveTimeout = IDLE_CONNECTION_MS;
+  server.headersTimeout = IDLE_CONNECTION_MS + 1_000;
   // Every socket, even one still in its TLS handshake, so close() can end them all.
   const sockets = new Set<import('node:net').Socket>();
   server.on('connection', (socket: import('node:net').Socket) => {

@@ -8,6 +8,11 @@ import { KubeConfig } from '@kubernetes/client-node';
 
 /** Connections the shared agent opens to the API at most; further calls queue for one. */
 export const API_SOCKETS_MAX = 64;
+/**
+ * An idle kept-alive connection is closed after this, before a server closes it (kube-apiserver's
+ * clients idle out at 90 s, the embedded server after 90 s): a request never races a server's close.
+ */
+const IDLE_SOCKET_MS = 30_000;
 
 /**
  * ```ts
@@ -24,7 +29,7 @@ export class KeepAliveKubeConfig extends KubeConfig {
     const fresh = context.getAgent();
     // Plain HTTP (an --insecure API server) has no TLS to keep; client-node's own agent serves it.
     if (!(fresh instanceof HttpsAgent)) return;
-    this.#agent ??= new HttpsAgent({ ...fresh.options, keepAlive: true, maxSockets: API_SOCKETS_MAX });
+    this.#agent ??= new HttpsAgent({ ...fresh.options, keepAlive: true, maxSockets: API_SOCKETS_MAX, timeout: IDLE_SOCKET_MS });
     context.setAgent(this.#agent);
   }
 }
