@@ -195,7 +195,6 @@ interface StreamSide {
   close(): Promise<void>;
 }
 
-/** The PKI, NodeSync, the join-token authority and certificate signer, the hub and its two listeners. */
 /** What the API server's pod streams need from the stream side, filled in once it runs. */
 interface LateStreamSide {
   hub: CloudHub | undefined;
@@ -214,6 +213,10 @@ interface ControlOptions {
   readonly journal: CloudJournalTarget;
 }
 
+/**
+ * The PKI, NodeSync, the cloud journal, the node stream Leases, the EdgeController, the hub, the
+ * join-token authority and certificate signer, the two listeners, and the control loops' election.
+ */
 async function startStreamSide(dataDir: string, clusterId: string, kc: KubeConfig, ports: Ports, log: Logger, late: LateStreamSide, control: ControlOptions): Promise<Result<StreamSide, string>> {
   // The embedded API server made the PKI already (unless --insecure); this reuses it, or makes it.
   const pki = await ensureClusterPki(join(dataDir, CLOUD_PKI_DIR_NAME), { hosts: [CLOUD_HOST, 'localhost'] });

@@ -439,8 +439,12 @@ export class CloudHub extends EventEmitter<{ linked: [nodeName: string, mode: 'r
     if (entry === undefined) return;
     this.#nodes.delete(nodeName);
     entry.timers.cancelAll();
-    entry.session?.close(Close.serviceRestart.code, Close.serviceRestart.reason);
+    const session = entry.session;
     entry.session = null;
+    if (session === null) return;
+    session.close(Close.serviceRestart.code, Close.serviceRestart.reason);
+    // The entry is gone, so the session's own close reports nothing: say it here.
+    this.emit('unlinked', nodeName, { code: Close.serviceRestart.code, reason: Close.serviceRestart.reason, local: true });
   }
 
   /**
