@@ -51,6 +51,8 @@ export class ClusterView implements NodeAuthorizationView {
   readonly #pods = new Map<string, PodEntry>();
   /** `namespace/name` → uid of the pod, for authorization by name. */
   readonly #podByName = new Map<string, string>();
+  /** node → uids of the pods bound to it, so a node's desired set costs its own pods, not all. */
+  readonly #podsByNode = new Map<string, Set<string>>();
   readonly #configMaps = new Map<string, JsonObject>();
   readonly #secrets = new Map<string, JsonObject>();
   readonly #nodes = new Map<string, JsonObject>();
@@ -100,8 +102,9 @@ export class ClusterView implements NodeAuthorizationView {
       if (object === undefined || meta === undefined) return;
       objects.set(meta.uid, this.#desiredOf(type, object, meta));
     };
-    for (const pod of this.#pods.values()) {
-      if (pod.nodeName !== nodeName) continue;
+    for (const uid of this.#podsByNode.get(nodeName) ?? []) {
+      const pod = this.#pods.get(uid);
+      if (pod === undefined) continue;
       add('pod', pod.object);
       namespaces.add(pod.meta.namespace);
       for (const name of pod.references.configMaps) add('configmap', this.#configMaps.get(`${pod.meta.namespace}/${name}`));
@@ -138,7 +141,10 @@ export class ClusterView implements NodeAuthorizationView {
   }
 
   #someBoundPod(nodeName: string, namespace: string, references: (refs: PodReferences) => boolean): boolean {
-    for (const pod of this.#pods.values()) if (pod.nodeName === nodeName && pod.meta.namespace === namespace && references(pod.references)) return true;
+    for (const uid of this.#podsByNode.get(nodeName) ?? []) {
+      const pod = this.#pods.get(uid);
+      if (pod !== undefined && pod.meta.namespace === namespace && references(pod.references)) return true;
+    }
     return false;
   }
 
@@ -183,7 +189,12 @@ export class ClusterView implements NodeAuthorizationView {
         const entry: PodEntry = { object, meta, nodeName: nodeNameOf(object), references: podReferences(object) };
         this.#pods.set(meta.uid, entry);
         this.#podByName.set(`${meta.namespace}/${meta.name}`, meta.uid);
-        if (entry.nodeName !== undefined) affected.add(entry.nodeName);
+        if (entry.nodeName !== undefined) {
+          affected.add(entry.nodeName);
+          let onNode = this.#podsByNode.get(entry.nodeName);
+          if (onNode === undefined) this.#podsByNode.set(entry.nodeName, (onNode = new Set()));
+          onNode.add(meta.uid);
+        }
         return;
       }
       case 'configmap':
@@ -214,7 +225,12 @@ export class ClusterView implements NodeAuthorizationView {
         this.#pods.delete(old.meta.uid);
         this.#podByName.delete(`${meta.namespace}/${meta.name}`);
         this.#desiredCache.delete(old.meta.uid);
-        if (old.nodeName !== undefined) affected.add(old.nodeName);
+        if (old.nodeName !== undefined) {
+          affected.add(old.nodeName);
+          const onNode = this.#podsByNode.get(old.nodeName);
+          onNode?.delete(old.meta.uid);
+          if (onNode?.size === 0) this.#podsByNode.delete(old.nodeName);
+        }
         return;
       }
       case 'configmap':

@@ -98,7 +98,8 @@ export class NodeLifecycleController {
       this.#nodes.set(name, node);
       this.#missingSince.delete(name);
     }
-    this.#noteMissing();
+    // Only a node that went (or a list without it) can leave pods naming a missing node.
+    if (event.type === 'listed' || event.type === 'DELETED') this.#noteMissing(this.#pods.values());
   }
 
   #leaseEvent(event: ReflectorEvent): void {
@@ -114,12 +115,14 @@ export class NodeLifecycleController {
 
   #podEvent(event: ReflectorEvent): void {
     applyReflected(this.#pods, event, uidOf);
-    this.#noteMissing();
+    // One pod names one node: only a list needs the whole scan.
+    if (event.type === 'listed') this.#noteMissing(this.#pods.values());
+    else if (event.type !== 'DELETED') this.#noteMissing([event.object]);
   }
 
-  /** Starts the clock for every node that pods name and that does not exist. */
-  #noteMissing(): void {
-    for (const pod of this.#pods.values()) {
+  /** Starts the clock for every node that these pods name and that does not exist. */
+  #noteMissing(pods: Iterable<Raw>): void {
+    for (const pod of pods) {
       const nodeName = stringAt(objectAt(pod, 'spec'), 'nodeName');
       if (nodeName === undefined || nodeName === '' || this.#nodes.has(nodeName) || this.#missingSince.has(nodeName)) continue;
       this.#missingSince.set(nodeName, this.#options.monotonicMs());

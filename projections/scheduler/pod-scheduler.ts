@@ -44,6 +44,8 @@ export class PodScheduler {
   readonly #nodes = new Map<string, Raw>();
   /** The unschedulable message last recorded per pod uid, so an unchanged verdict is not written again. */
   readonly #verdicts = new Map<string, string>();
+  /** Uids of the pods that wait for a node. */
+  readonly #pending = new Set<string>();
   readonly #subscriptions: Subscription[] = [];
   #passDue = false;
   #passing: Promise<void> = Promise.resolve();
@@ -72,7 +74,21 @@ export class PodScheduler {
   #changed(into: Map<string, Raw>, event: ReflectorEvent, keyOf: (object: Raw) => string): void {
     applyReflected(into, event, keyOf);
     if (event.type === 'DELETED') this.#verdicts.delete(uidOf(event.object));
-    this.#schedulePass();
+    if (into === this.#pods) this.#notePending(event);
+    // A pass looks at every pod: only worth it while some pod waits for a node.
+    if (this.#pending.size > 0) this.#schedulePass();
+  }
+
+  /** Keeps the set of pods waiting for a node in step with the pod watch. */
+  #notePending(event: ReflectorEvent): void {
+    if (event.type === 'listed') {
+      this.#pending.clear();
+      for (const pod of event.objects) if (isPending(pod)) this.#pending.add(uidOf(pod));
+    } else if (event.type === 'DELETED' || !isPending(event.object)) {
+      this.#pending.delete(uidOf(event.object));
+    } else {
+      this.#pending.add(uidOf(event.object));
+    }
   }
 
   /** One pass per burst of changes; a change during a pass asks for another after it. */

@@ -136,6 +136,8 @@ export class DaemonSetController {
   async #pass(): Promise<void> {
     const informers = this.#informers;
     if (informers === undefined || ![informers.daemonSets, informers.nodes, informers.pods, informers.revisions].every((i) => i.synced)) return;
+    // No DaemonSet: nothing to group (every pod event asks for a pass; at thousands of pods that counts).
+    if (informers.daemonSets.objects().next().done === true && this.#owners.size === 0) return;
     const nodes = [...informers.nodes.objects()];
     const pods = byControllerUid(informers.pods.objects());
     const revisions = byControllerUid(informers.revisions.objects());

@@ -78,6 +78,7 @@ export class DeploymentController {
     const [deployments, replicaSets, pods] = [this.#deployments, this.#replicaSets, this.#pods];
     if (deployments === undefined || replicaSets === undefined || pods === undefined) return;
     if (!deployments.synced || !replicaSets.synced || !pods.synced) return;
+    if (deployments.objects().next().done === true) return;
     const allReplicaSets = [...replicaSets.objects()];
     const allPods = [...pods.objects()];
     const now = this.#options.now().getTime();

@@ -86,6 +86,11 @@ export class ReplicaSetController {
     const replicaSets = this.#replicaSets;
     const podInformer = this.#pods;
     if (replicaSets === undefined || podInformer === undefined || !replicaSets.synced || !podInformer.synced) return;
+    // No ReplicaSet: nothing to group (every pod event asks for a pass; at thousands of pods that counts).
+    if (replicaSets.objects().next().done === true) {
+      this.#expectations.clear();
+      return;
+    }
     const pods = [...podInformer.objects()];
     const byOwner = new Map<string, Raw[]>();
     const orphansByNamespace = new Map<string, Raw[]>();
