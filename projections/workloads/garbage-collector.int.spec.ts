@@ -70,14 +70,18 @@ describe('given pods with live, dangling and replaced owners', () => {
   });
 });
 
+/** The API server with a running collector, and clients of it. */
+async function startCollector(): Promise<{ core: CoreV1Api; apps: AppsV1Api }> {
+  const kc = kubeConfigOf(await fixture.start());
+  const collector = new GarbageCollector({ kubeConfig: kc, resyncPeriodMs: 3_600_000 });
+  collectors.push(collector);
+  collector.start();
+  return { core: kc.makeApiClient(CoreV1Api), apps: kc.makeApiClient(AppsV1Api) };
+}
+
 describe('given a running collector', () => {
   it('deletes a pod created after its owner was deleted, as a controller racing `kubectl delete` would create it', async () => {
-    const kc = kubeConfigOf(await fixture.start());
-    const core = kc.makeApiClient(CoreV1Api);
-    const apps = kc.makeApiClient(AppsV1Api);
-    const collector = new GarbageCollector({ kubeConfig: kc, resyncPeriodMs: 3_600_000 });
-    collectors.push(collector);
-    collector.start();
+    const { core, apps } = await startCollector();
     const owner = await apps.createNamespacedReplicaSet({ namespace, body: replicaSet('racing') });
     await podOwnedBy(core, 'before', [ownedBy('racing', owner.metadata?.uid ?? '')]);
     await apps.deleteNamespacedReplicaSet({ name: 'racing', namespace });
@@ -89,12 +93,7 @@ describe('given a running collector', () => {
 
 describe('given a Deployment owning a ReplicaSet owning a pod on a node and an unbound pod', () => {
   it('deletes in the foreground: the owners stay, being deleted, until the pod terminating on its node is gone, then go in turn', async () => {
-    const kc = kubeConfigOf(await fixture.start());
-    const core = kc.makeApiClient(CoreV1Api);
-    const apps = kc.makeApiClient(AppsV1Api);
-    const collector = new GarbageCollector({ kubeConfig: kc, resyncPeriodMs: 3_600_000 });
-    collectors.push(collector);
-    collector.start();
+    const { core, apps } = await startCollector();
     const template = replicaSet('web').spec?.template;
     const deployment = await apps.createNamespacedDeployment({ namespace, body: { metadata: { name: 'web' }, spec: { selector: { matchLabels: { app: 'web' } }, template: template ?? {} } } });
     const rs = await apps.createNamespacedReplicaSet({ namespace, body: { ...replicaSet('web-1'), metadata: { name: 'web-1', ownerReferences: [{ apiVersion: 'apps/v1', kind: 'Deployment', name: 'web', uid: deployment.metadata?.uid ?? '', controller: true, blockOwnerDeletion: true }] } } });
