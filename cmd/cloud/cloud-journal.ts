@@ -34,7 +34,8 @@ type LinkActor = JournaledActor<typeof linkKind.machine, LinkEvent, LinkCommand,
 /**
  * Records hub observations into each node's link actor, one command at a time per node. A write
  * that meets another writer (another cloud process on a shared EventStoreDB took the node) starts
- * the actor again from the journal and tries once more; a journal failure is logged, never raised:
+ * the actor again from the journal and tries once more; a journal failure (a refused command or a
+ * store that throws) is logged, never raised:
  * the link history is for explaining, and serving the edge comes first.
  */
 export class CloudLinkRecorder {
@@ -51,7 +52,11 @@ export class CloudLinkRecorder {
   /** Records `command` for `nodeName` after the commands before it. */
   record(nodeName: string, command: LinkCommand): Promise<void> {
     const before = this.#chains.get(nodeName) ?? Promise.resolve();
-    const next = before.then(() => this.#execute(nodeName, command));
+    // A journal that throws (EventStoreDB gone, a disk error) is logged; the next command starts afresh.
+    const next = before.then(() => this.#execute(nodeName, command)).catch((error: unknown) => {
+      this.#actors.delete(nodeName);
+      this.#log.warn({ node: nodeName, error: (error as Error).message }, 'node link not journaled');
+    });
     this.#chains.set(nodeName, next);
     void next.then(() => {
       if (this.#chains.get(nodeName) === next) this.#chains.delete(nodeName);

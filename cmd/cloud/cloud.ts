@@ -237,8 +237,15 @@ async function startStreamSide(dataDir: string, clusterId: string, kc: KubeConfi
   const at = (): string => new Date().toISOString();
   // Each node is served by one cloud process at a time: the one holding its stream Lease.
   const streamLeases = new NodeStreamLeases({ kubeConfig: kc, identity: control.identity, timing: control.streamLease, onError: (message) => log.warn({ lease: message }, 'node stream lease') });
-  const ownership = leaseOwnership(streamLeases);
-  const nodeSync = new KubeNodeSyncStore(kc, { owns: (node) => streamLeases.holderFor(node).holding });
+  // A stale owner must never write NodeSync: a Lease counts as held only while its last renewal is
+  // within the renew deadline on this process's monotonic clock (a paused process's flag lags).
+  const owns = (node: string): boolean => {
+    const holder = streamLeases.holderFor(node);
+    const renewedAt = holder.renewedAtMs;
+    return holder.holding && renewedAt !== undefined && performance.now() - renewedAt < holder.timing.renewDeadlineMs;
+  };
+  const nodeSync = new KubeNodeSyncStore(kc, { owns });
+  const ownership = leaseOwnership(streamLeases, (node) => nodeSync.forget(node));
   // The EdgeController follows the API through client-node, as it would a real cluster; edges are
   // let in only once it has listed everything, or a partial desired set would tombstone objects.
   let hub: CloudHub | undefined;

@@ -11,8 +11,8 @@ export interface LeaseOwnership extends NodeOwnership {
   releaseAll(): Promise<void>;
 }
 
-/** The hub's ownership port on per-node Leases; `log` hears about failed renewals and releases. */
-export function leaseOwnership(leases: NodeStreamLeases): LeaseOwnership {
+/** The hub's ownership port on per-node Leases; `released` hears of each node given up (to drop caches). */
+export function leaseOwnership(leases: NodeStreamLeases, released: (nodeName: string) => void = () => undefined): LeaseOwnership {
   const chains = new Map<string, Promise<unknown>>();
   /** Nodes whose holder runs its renewal loop (one per node at a time). */
   const renewing = new Set<string>();
@@ -44,10 +44,13 @@ export function leaseOwnership(leases: NodeStreamLeases): LeaseOwnership {
         lost();
       });
     },
-    release: (nodeName) =>
+    release: (nodeName, stillFree) =>
       inTurn(nodeName, async () => {
+        // An acquire asked for before this release ran first: a new hello may hold the node now.
+        if (!stillFree()) return;
         renewing.delete(nodeName);
         await leases.holderFor(nodeName).release();
+        released(nodeName);
       }),
     releaseAll: async () => {
       renewing.clear();

@@ -89,8 +89,11 @@ export interface NodeOwnership {
   acquire(nodeName: string): Promise<{ readonly owned: true } | { readonly owned: false; readonly holder: string }>;
   /** Keeps the node while linked; `lost` is called (once) when it can no longer be kept. */
   hold(nodeName: string, lost: () => void): void;
-  /** Gives the node up, so that another process can take it at once. */
-  release(nodeName: string): Promise<void>;
+  /**
+   * Gives the node up, so that another process can take it at once — unless `stillFree()` says,
+   * when its turn comes (after any acquire asked for before it), that a new hello has it again.
+   */
+  release(nodeName: string, stillFree: () => boolean): Promise<void>;
 }
 
 const silentLog: HubLog = { info: () => undefined, warn: () => undefined };
@@ -141,6 +144,8 @@ const monotonicMs = (): number => performance.now();
 export class CloudHub extends EventEmitter<{ linked: [nodeName: string, mode: 'resume' | 'full']; unlinked: [nodeName: string, end: SessionEnd] }> {
   #nodes = new Map<string, NodeEntry>();
   #loading = new Map<string, Promise<NodeEntry>>();
+  /** Hellos being answered per node (ownership: a node is not given up under one). */
+  readonly #handshaking = new Map<string, number>();
   #decommissioned = new Set<string>();
   #closed = false;
   #byteStreams = new ByteStreamSessions();
@@ -177,7 +182,7 @@ export class CloudHub extends EventEmitter<{ linked: [nodeName: string, mode: 'r
       frame: (frame) => {
         if (!handshaking) return this.#received(nodeName, session, frame);
         handshaking = false;
-        void this.#handshake(nodeName, session, frame);
+        void this.#handshakeCounted(nodeName, session, frame);
       },
       closed: (end) => this.#sessionClosed(nodeName, session, end),
       keepaliveDue: () => keepaliveFrame(freshStamp(), { from: 'cloud', nodeName }),
@@ -292,6 +297,20 @@ export class CloudHub extends EventEmitter<{ linked: [nodeName: string, mode: 'r
     return loading;
   }
 
+  /** A handshake, counted while it runs, so that the node is not given up under it. */
+  async #handshakeCounted(nodeName: string, session: StreamSession, frame: Frame): Promise<void> {
+    this.#handshaking.set(nodeName, (this.#handshaking.get(nodeName) ?? 0) + 1);
+    try {
+      await this.#handshake(nodeName, session, frame);
+    } finally {
+      const left = (this.#handshaking.get(nodeName) ?? 1) - 1;
+      if (left > 0) this.#handshaking.set(nodeName, left);
+      else this.#handshaking.delete(nodeName);
+      // A hello refused, failed or abandoned leaves the node to whoever can serve it.
+      if (this.options.ownership !== undefined) void this.#letGo(nodeName);
+    }
+  }
+
   async #handshake(nodeName: string, session: StreamSession, frame: Frame): Promise<void> {
     const inbound = atCloud(frame);
     if (!inbound.ok) return session.close(1002, inbound.error.reason);
@@ -397,7 +416,7 @@ export class CloudHub extends EventEmitter<{ linked: [nodeName: string, mode: 'r
     this.#linkDown(entry);
     this.#log.info({ node: nodeName, code: end.code, reason: end.reason, local: end.local }, 'stream closed');
     this.emit('unlinked', nodeName, end);
-    if (this.options.ownership !== undefined) void this.#letGo(entry);
+    if (this.options.ownership !== undefined) void this.#letGo(nodeName);
   }
 
   /**
@@ -419,11 +438,8 @@ export class CloudHub extends EventEmitter<{ linked: [nodeName: string, mode: 'r
       session.close(Close.serviceRestart.code, `node ${nodeName} is served by another cloud process (${outcome.holder}); try another`);
       return false;
     }
-    if (!session.open || this.#closed) {
-      // The edge left while the node was being taken: give it up again unless another link has it.
-      if (this.#nodes.get(nodeName)?.session == null) void ownership.release(nodeName);
-      return false;
-    }
+    // The edge left while the node was being taken: the handshake's end gives it up if idle.
+    if (!session.open || this.#closed) return false;
     ownership.hold(nodeName, () => this.#ownershipLost(nodeName));
     return true;
   }
@@ -439,6 +455,7 @@ export class CloudHub extends EventEmitter<{ linked: [nodeName: string, mode: 'r
     if (entry === undefined) return;
     this.#nodes.delete(nodeName);
     entry.timers.cancelAll();
+    entry.queries.failAll(`node ${nodeName} lost to another cloud process`);
     const session = entry.session;
     entry.session = null;
     if (session === null) return;
@@ -447,17 +464,26 @@ export class CloudHub extends EventEmitter<{ linked: [nodeName: string, mode: 'r
     this.emit('unlinked', nodeName, { code: Close.serviceRestart.code, reason: Close.serviceRestart.reason, local: true });
   }
 
+  /** Neither linked here nor being handshaken here. */
+  #idle(nodeName: string): boolean {
+    return !this.#handshaking.has(nodeName) && this.#nodes.get(nodeName)?.session == null;
+  }
+
   /**
-   * The edge left: once the node's writes in flight have settled, its state is dropped and the node
-   * given up, unless the edge came back meanwhile (then it keeps its state and its ownership).
+   * The node may have no edge here any more (its stream closed, a hello failed): once its writes in
+   * flight have settled, and if it is still idle, its state is dropped and the node given up. A
+   * hello arriving meanwhile keeps both (the ownership port checks again when the release's turn comes).
    */
-  async #letGo(entry: NodeEntry): Promise<void> {
-    await Promise.all([entry.upQueue.settled(), entry.downQueue.settled()]);
-    if (this.#nodes.get(entry.name) !== entry || entry.session !== null) return;
-    this.#nodes.delete(entry.name);
-    entry.timers.cancelAll();
-    entry.queries.failAll(`node ${entry.name} left this cloud process`);
-    await this.options.ownership?.release(entry.name);
+  async #letGo(nodeName: string): Promise<void> {
+    const entry = this.#nodes.get(nodeName);
+    if (entry !== undefined) await Promise.all([entry.upQueue.settled(), entry.downQueue.settled()]);
+    if (!this.#idle(nodeName)) return;
+    if (entry !== undefined && this.#nodes.get(nodeName) === entry) {
+      this.#nodes.delete(nodeName);
+      entry.timers.cancelAll();
+      entry.queries.failAll(`node ${nodeName} left this cloud process`);
+    }
+    await this.options.ownership?.release(nodeName, () => this.#idle(nodeName));
   }
 
   #linkDown(entry: NodeEntry): void {
@@ -521,6 +547,7 @@ export class CloudHub extends EventEmitter<{ linked: [nodeName: string, mode: 'r
     entry.timers.cancelAll();
     entry.session?.close(1011, 'node sync store failed; reconnect');
     entry.session = null;
+    if (this.options.ownership !== undefined) void this.#letGo(entry.name);
   }
 
   /** Performs an event's effects; a failure is retried with back-off, since skipping it would lose it. */

@@ -133,6 +133,12 @@ export class KubeNodeSyncStore implements NodeSyncStore {
     });
   }
 
+  /** Forgets what this process cached of a node it gave up; its next load reads the API anew. */
+  forget(nodeName: string): void {
+    const queue = this.#queues.get(nodeName);
+    if (queue !== undefined && !queue.writing && queue.pending.length === 0) this.#queues.delete(nodeName);
+  }
+
   #queue(nodeName: string): NodeQueue {
     let queue = this.#queues.get(nodeName);
     if (queue === undefined) {
