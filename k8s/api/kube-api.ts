@@ -575,6 +575,7 @@ export class KubeApi {
     const now = this.#now();
     let object = withTidyMetadata(withCreationMetadata(input, { name, namespace, uid: this.#deps.newUid(), now, tracksGeneration: def.tracksGeneration }));
     object = applyKindDefaults(def.kind, object, { allocateClusterIp: () => this.#allocateServiceIp() });
+    if (def.kind === 'Namespace') object = withKubernetesFinalizer(object);
     if (def.typeName === undefined && def.crdSchema !== undefined) object = this.#deps.validator.prune(def, object);
     if (def.kind === 'CustomResourceDefinition') object = withCrdStatus(object);
     const errors = this.#deps.validator.validate(def, object, undefined);
@@ -929,6 +930,18 @@ export class KubeApi {
       }
     }
   }
+}
+
+/**
+ * A new namespace always carries the `kubernetes` finalizer, whatever spec.finalizers it was sent
+ * with (upstream's PrepareForCreate): its deletion then waits for the namespace controller to empty
+ * it, and no content outlives it.
+ */
+function withKubernetesFinalizer(namespace: JsonObject): JsonObject {
+  const spec = ((namespace as Any).spec ?? {}) as Any;
+  const finalizers: string[] = Array.isArray(spec.finalizers) ? spec.finalizers : [];
+  if (finalizers.includes('kubernetes')) return namespace;
+  return { ...namespace, spec: { ...spec, finalizers: [...finalizers, 'kubernetes'] } };
 }
 
 /** A CRD is established at once: names accepted, conditions as upstream writes them. */
