@@ -173,7 +173,8 @@ describe('a Deployment across two edge hosts', () => {
   }, 120_000);
 
   it('a rolling command change converges on the new command, and the cloud killed mid-rollout finishes it after its restart', async () => {
-    await kubectlOk(['patch', 'deployment', 'web', '--type=json', '-p', JSON.stringify([{ op: 'replace', path: '/spec/template/spec/containers/0/command/2', value: podScript('v2') }])]);
+    // minReadySeconds holds each step of the rollout for 3 s, so its middle is there to be seen.
+    await kubectlOk(['patch', 'deployment', 'web', '--type=json', '-p', JSON.stringify([{ op: 'replace', path: '/spec/template/spec/containers/0/command/2', value: podScript('v2') }, { op: 'add', path: '/spec/minReadySeconds', value: 3 }])]);
     // Mid-rollout: the new ReplicaSet exists and the old one still has pods.
     await untilKubectl(['get', 'deployment', 'web', '-o', 'jsonpath={.status.updatedReplicas}/{.status.replicas}'], (out) => /^[1-9]\d*\/\d+$/.test(out) && out.split('/')[0] !== out.split('/')[1], 'the rollout under way', 30_000);
     cloud.child.kill('SIGKILL');
