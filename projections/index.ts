@@ -3,7 +3,7 @@
 export { EdgeController, type EdgeControllerOptions } from './edge-controller/edge-controller.js';
 export { ClusterView, type ViewedKind } from './edge-controller/cluster-view.js';
 export { EDGE_ROLE_LABEL, EdgeStatusWriter, type StatusWriterLog } from './edge-controller/status-writer.js';
-export { NODE_STATUS_REPORTED, POD_STATUS_REPORTED, POD_TERMINATION_COMPLETED } from './reports/edge-reports.js';
+export { DEVICE_STATE_REPORTED, NODE_STATUS_REPORTED, POD_STATUS_REPORTED, POD_TERMINATION_COMPLETED, TWIN_REPORTED } from './reports/edge-reports.js';
 export { PodSupervisor, type PodSupervisorOptions, type SupervisorLog } from './edge-pods/pod-supervisor.js';
 export { launchOf, quantityBytes, type HeldObjects } from './edge-pods/container-launch.js';
 export { reflect, type ReflectorEvent, type ReflectorOptions } from './kube/reflector.js';

@@ -60,3 +60,13 @@ export {
 export { contentHash, desiredContentOf } from './frames/codec.js';
 export { servePodStreams, type EdgePods } from './tunnel/pod-stream.edge.js';
 export { podLogHandler, podUpgradeHandler, type CloudPodStreamDeps } from './tunnel/pod-stream.cloud.js';
+export {
+  type DeviceId,
+  type DeviceTopic,
+  type InboundDeviceMessage,
+  type PayloadProblem,
+  MQTT_PAYLOAD_BYTES_MAX_DEFAULT,
+  deviceTopics,
+  inboundFilters,
+  parseDeviceTopic,
+} from './mqtt/device-topics.js';

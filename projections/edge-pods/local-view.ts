@@ -26,13 +26,20 @@ export class LocalView implements HeldObjects {
    * or a ConfigMap or Secret they may mount or read.
    */
   apply(changes: readonly DesiredChange[]): boolean {
+    return this.applyChanges(changes).pods;
+  }
+
+  /** Applies the changes of one desired commit; says whether the pods and whether the devices need a look. */
+  applyChanges(changes: readonly DesiredChange[]): { readonly pods: boolean; readonly devices: boolean } {
     let pods = false;
+    let devices = false;
     for (const change of changes) {
       if (change.key.startsWith('pods/') || change.key.startsWith('configmaps/') || change.key.startsWith('secrets/')) pods = true;
+      if (change.key.startsWith('devices/') || change.key.startsWith('devicemodels/')) devices = true;
       if (change.op === 'delete') this.#objects.delete(change.key);
       else this.#put(change.key, change.content);
     }
-    return pods;
+    return { pods, devices };
   }
 
   /** The node's desired Pods. */
@@ -43,6 +50,16 @@ export class LocalView implements HeldObjects {
   /** Every object held, for the local API. */
   objects(): ReadonlyMap<string, JsonObject> {
     return this.#objects;
+  }
+
+  /** The Devices bound to this node (devices.kubeedge.io). */
+  devices(): JsonObject[] {
+    return [...this.#objects].filter(([key]) => key.startsWith('devices/')).map(([, object]) => object);
+  }
+
+  /** A DeviceModel a bound Device references. */
+  deviceModel(namespace: string, name: string): JsonObject | undefined {
+    return this.#objects.get(`devicemodels/${namespace}/${name}`);
   }
 
   configMap(namespace: string, name: string): JsonObject | undefined {
