@@ -1,5 +1,6 @@
-// The cloud's read model of what concerns edge nodes (KubeEdge's EdgeController listers): the pods,
-// ConfigMaps, Secrets, Services, Endpoints and Nodes the reflectors report, and from them each node's desired set
+// The cloud's read model of what concerns edge nodes (KubeEdge's EdgeController and DeviceController
+// listers): the pods, ConfigMaps, Secrets, Services, Endpoints, Nodes, Devices and DeviceModels the
+// reflectors report, and from them each node's desired set
 // (PROTOCOL.md, Down) and the authorization view every edge frame is checked against. No I/O: the
 // shell feeds it reflector events and asks it questions.
 import { isJsonObject, type JsonObject } from '../../kernel/index.js';
@@ -8,7 +9,7 @@ import type { ReflectorEvent } from '../kube/reflector.js';
 import { podReferences, type PodReferences } from './pod-references.js';
 
 /** The resources the view follows. */
-export type ViewedKind = 'pod' | 'configmap' | 'secret' | 'service' | 'endpoints' | 'node';
+export type ViewedKind = 'pod' | 'configmap' | 'secret' | 'service' | 'endpoints' | 'node' | 'device' | 'devicemodel';
 
 type DesiredKind = ViewedKind;
 
@@ -36,6 +37,36 @@ const nodeNameOf = (pod: JsonObject): string | undefined => {
 /** A decimal resourceVersion's order; the view's own revision is the newest it has seen. */
 const newer = (a: string, b: string): boolean => a.length !== b.length ? a.length > b.length : a > b;
 
+/** A Device's `spec.deviceModelRef.name`, the DeviceModel of the same namespace it instantiates. */
+const modelNameOf = (device: JsonObject): string | undefined => {
+  const spec = device['spec'];
+  const ref = isJsonObject(spec) ? spec['deviceModelRef'] : undefined;
+  const name = isJsonObject(ref) ? ref['name'] : undefined;
+  return typeof name === 'string' && name !== '' ? name : undefined;
+};
+
+interface DeviceEntry {
+  readonly object: JsonObject;
+  readonly meta: Meta;
+  readonly nodeName: string | undefined;
+  /** `namespace/model`, the key of the DeviceModel it references. */
+  readonly modelKey: string | undefined;
+}
+
+/** Adds `member` to the set under `key`, making the set on first use. */
+const addToIndex = (index: Map<string, Set<string>>, key: string, member: string): void => {
+  let members = index.get(key);
+  if (members === undefined) index.set(key, (members = new Set()));
+  members.add(member);
+};
+
+/** Removes `member` from the set under `key`, dropping the set once empty. */
+const removeFromIndex = (index: Map<string, Set<string>>, key: string, member: string): void => {
+  const members = index.get(key);
+  members?.delete(member);
+  if (members?.size === 0) index.delete(key);
+};
+
 interface PodEntry {
   readonly object: JsonObject;
   readonly meta: Meta;
@@ -59,6 +90,14 @@ export class ClusterView implements NodeAuthorizationView {
   /** Services and Endpoints by `namespace/name`: every node with pods in a namespace gets that namespace's (its local API serves them to edge apps). */
   readonly #services = new Map<string, JsonObject>();
   readonly #endpoints = new Map<string, JsonObject>();
+  readonly #devices = new Map<string, DeviceEntry>();
+  /** `namespace/name` → uid of the Device, for authorization by name. */
+  readonly #deviceByName = new Map<string, string>();
+  /** node → uids of the Devices bound to it; `namespace/model` → uids of the Devices referencing it. */
+  readonly #devicesByNode = new Map<string, Set<string>>();
+  readonly #devicesByModel = new Map<string, Set<string>>();
+  /** DeviceModels by `namespace/name`. */
+  readonly #deviceModels = new Map<string, JsonObject>();
   /** Desired objects already built, by uid: kept while their resourceVersion holds, so a set's objects keep their identity. */
   readonly #desiredCache = new Map<string, DesiredObject>();
   #resourceVersion = '0';
@@ -83,16 +122,18 @@ export class ClusterView implements NodeAuthorizationView {
     return this.#resourceVersion;
   }
 
-  /** Every node some pod is bound to, or that exists as a Node. */
+  /** Every node some pod or Device is bound to, or that exists as a Node. */
   nodeNames(): ReadonlySet<string> {
     const names = new Set<string>(this.#nodes.keys());
     for (const pod of this.#pods.values()) if (pod.nodeName !== undefined) names.add(pod.nodeName);
+    for (const node of this.#devicesByNode.keys()) names.add(node);
     return names;
   }
 
   /**
    * What the node must hold: its pods, the ConfigMaps and Secrets they reference, the Services and
-   * Endpoints of the namespaces its pods run in, and its own Node.
+   * Endpoints of the namespaces its pods run in, the Devices bound to it with the DeviceModels they
+   * reference, and its own Node.
    */
   desiredSet(nodeName: string): DesiredSet {
     const objects = new Map<string, DesiredObject>();
@@ -113,6 +154,12 @@ export class ClusterView implements NodeAuthorizationView {
     for (const [kind, map] of [['service', this.#services], ['endpoints', this.#endpoints]] as const) {
       for (const object of map.values()) if (namespaces.has(metaOf(object)?.namespace ?? '')) add(kind, object);
     }
+    for (const uid of this.#devicesByNode.get(nodeName) ?? []) {
+      const device = this.#devices.get(uid);
+      if (device === undefined) continue;
+      add('device', device.object);
+      if (device.modelKey !== undefined) add('devicemodel', this.#deviceModels.get(device.modelKey));
+    }
     add('node', this.#nodes.get(nodeName));
     return { objects, resourceVersion: this.#resourceVersion };
   }
@@ -122,9 +169,9 @@ export class ClusterView implements NodeAuthorizationView {
     return uid === undefined ? undefined : this.#pods.get(uid)?.nodeName;
   }
 
-  /** Devices come with the devices issue; until then no device is bound to any node. */
-  deviceNode(): string | undefined {
-    return undefined;
+  deviceNode(namespace: string, name: string): string | undefined {
+    const uid = this.#deviceByName.get(`${namespace}/${name}`);
+    return uid === undefined ? undefined : this.#devices.get(uid)?.nodeName;
   }
 
   configMapReferencedBy(nodeName: string, namespace: string, name: string): boolean {
@@ -177,6 +224,10 @@ export class ClusterView implements NodeAuthorizationView {
         return [...this.#endpoints.values()];
       case 'node':
         return [...this.#nodes.values()];
+      case 'device':
+        return [...this.#devices.values()].map((d) => d.object);
+      case 'devicemodel':
+        return [...this.#deviceModels.values()];
     }
   }
 
@@ -211,6 +262,46 @@ export class ClusterView implements NodeAuthorizationView {
         this.#nodes.set(meta.name, object);
         affected.add(meta.name);
         return;
+      case 'device':
+        return this.#putDevice(object, meta, affected);
+      case 'devicemodel':
+        this.#deviceModels.set(`${meta.namespace}/${meta.name}`, object);
+        this.#addNodesOfModel(`${meta.namespace}/${meta.name}`, affected);
+        return;
+    }
+  }
+
+  #putDevice(object: JsonObject, meta: Meta, affected: Set<string>): void {
+    const modelName = modelNameOf(object);
+    const entry: DeviceEntry = { object, meta, nodeName: nodeNameOf(object), modelKey: modelName === undefined ? undefined : `${meta.namespace}/${modelName}` };
+    this.#devices.set(meta.uid, entry);
+    this.#deviceByName.set(`${meta.namespace}/${meta.name}`, meta.uid);
+    if (entry.modelKey !== undefined) addToIndex(this.#devicesByModel, entry.modelKey, meta.uid);
+    if (entry.nodeName !== undefined) {
+      affected.add(entry.nodeName);
+      addToIndex(this.#devicesByNode, entry.nodeName, meta.uid);
+    }
+  }
+
+  #removeDevice(meta: Meta, affected: Set<string>): void {
+    const uid = this.#deviceByName.get(`${meta.namespace}/${meta.name}`);
+    const old = uid === undefined ? undefined : this.#devices.get(uid);
+    if (old === undefined) return;
+    this.#devices.delete(old.meta.uid);
+    this.#deviceByName.delete(`${meta.namespace}/${meta.name}`);
+    this.#desiredCache.delete(old.meta.uid);
+    if (old.modelKey !== undefined) removeFromIndex(this.#devicesByModel, old.modelKey, old.meta.uid);
+    if (old.nodeName !== undefined) {
+      affected.add(old.nodeName);
+      removeFromIndex(this.#devicesByNode, old.nodeName, old.meta.uid);
+    }
+  }
+
+  /** The nodes holding a Device that references the model: they hold the model too. */
+  #addNodesOfModel(modelKey: string, affected: Set<string>): void {
+    for (const uid of this.#devicesByModel.get(modelKey) ?? []) {
+      const nodeName = this.#devices.get(uid)?.nodeName;
+      if (nodeName !== undefined) affected.add(nodeName);
     }
   }
 
@@ -262,6 +353,17 @@ export class ClusterView implements NodeAuthorizationView {
         const oldUid = metaOf(old)?.uid;
         if (oldUid !== undefined) this.#desiredCache.delete(oldUid);
         affected.add(meta.name);
+        return;
+      }
+      case 'device':
+        return this.#removeDevice(meta, affected);
+      case 'devicemodel': {
+        const old = this.#deviceModels.get(`${meta.namespace}/${meta.name}`);
+        if (old === undefined) return;
+        this.#deviceModels.delete(`${meta.namespace}/${meta.name}`);
+        const oldUid = metaOf(old)?.uid;
+        if (oldUid !== undefined) this.#desiredCache.delete(oldUid);
+        this.#addNodesOfModel(`${meta.namespace}/${meta.name}`, affected);
         return;
       }
     }

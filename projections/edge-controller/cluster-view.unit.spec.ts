@@ -117,3 +117,91 @@ describe('ClusterView as the authorization view', () => {
     expect(view.secretReferencedBy('edge-a', 'other', 'a-secret')).toBe(false);
   });
 });
+
+describe('ClusterView devices', () => {
+  const deviceModel = (name: string, namespace = 'default', extra: JsonObject = {}): JsonObject => ({
+    apiVersion: 'devices.kubeedge.io/v1beta1',
+    kind: 'DeviceModel',
+    metadata: meta(name, namespace, `uid-model-${namespace}-${name}`),
+    spec: { protocol: 'modbus', properties: [{ name: 'temperature', type: 'FLOAT', accessMode: 'ReadOnly' }], ...extra },
+  });
+  const device = (name: string, nodeName: string | null, model: string, namespace = 'default'): JsonObject => ({
+    apiVersion: 'devices.kubeedge.io/v1beta1',
+    kind: 'Device',
+    metadata: meta(name, namespace, `uid-device-${namespace}-${name}`),
+    spec: { deviceModelRef: { name: model }, ...(nodeName === null ? {} : { nodeName }), protocol: { protocolName: 'modbus' }, properties: [{ name: 'temperature' }] },
+    status: { twins: [{ propertyName: 'temperature', reported: { value: '21', metadata: { timestamp: '1', type: 'float' } } }], state: 'online' },
+  });
+  const modified = (object: JsonObject) => ({ type: 'MODIFIED' as const, object, resourceVersion: String(++rv) });
+
+  function givenDevicesOnTwoEdges(): ClusterView {
+    const view = givenTwoEdges();
+    view.apply('devicemodel', listed([deviceModel('thermostat'), deviceModel('meter'), deviceModel('thermostat', 'lab')]));
+    view.apply('device', listed([device('lobby', 'edge-a', 'thermostat'), device('hall', 'edge-b', 'meter'), device('spare', null, 'thermostat')]));
+    return view;
+  }
+
+  it('holds a device bound to the node with the model it references (same namespace), and nothing unbound or of another node', () => {
+    const view = givenDevicesOnTwoEdges();
+    expect(keysOf(view, 'edge-a')).toEqual(['configmaps/default/shared', 'devicemodels/default/thermostat', 'devices/default/lobby', 'nodes//edge-a', 'pods/default/web-a', 'secrets/default/a-secret']);
+    expect(keysOf(view, 'edge-b')).toEqual(['configmaps/default/only-b', 'devicemodels/default/meter', 'devices/default/hall', 'nodes//edge-b', 'pods/default/web-b']);
+    expect(keysOf(view, 'edge-b')).not.toContain('devicemodels/lab/thermostat');
+  });
+
+  it('sends a device without its status and without a resourceVersion', () => {
+    const view = givenDevicesOnTwoEdges();
+    const lobby = view.desiredSet('edge-a').objects.get('uid-device-default-lobby')!;
+    expect(lobby.content).not.toHaveProperty('status');
+    expect((lobby.content as { metadata: object }).metadata).not.toHaveProperty('resourceVersion');
+    expect((lobby.content as { spec: object }).spec).toEqual(expect.objectContaining({ nodeName: 'edge-a' }));
+  });
+
+  it('a device moving from one node to another touches both, and its model moves with it', () => {
+    const view = givenDevicesOnTwoEdges();
+    expect([...view.apply('device', modified(device('lobby', 'edge-b', 'thermostat')))].sort()).toEqual(['edge-a', 'edge-b']);
+    expect(keysOf(view, 'edge-a')).not.toContain('devices/default/lobby');
+    expect(keysOf(view, 'edge-a')).not.toContain('devicemodels/default/thermostat');
+    expect(keysOf(view, 'edge-b')).toEqual(expect.arrayContaining(['devices/default/lobby', 'devicemodels/default/thermostat', 'devices/default/hall', 'devicemodels/default/meter']));
+    expect(view.deviceNode('default', 'lobby')).toBe('edge-b');
+  });
+
+  it('a model change touches exactly the nodes of the devices referencing it; a model nobody uses touches none', () => {
+    const view = givenDevicesOnTwoEdges();
+    view.apply('device', added(device('porch', 'edge-b', 'thermostat')));
+    const before = view.desiredSet('edge-a').objects.get('uid-model-default-thermostat')!;
+    expect([...view.apply('devicemodel', modified(deviceModel('thermostat', 'default', { protocol: 'opcua' })))].sort()).toEqual(['edge-a', 'edge-b']);
+    expect(view.desiredSet('edge-a').objects.get('uid-model-default-thermostat')!.contentHash).not.toBe(before.contentHash);
+    expect([...view.apply('devicemodel', modified(deviceModel('thermostat', 'lab', { protocol: 'opcua' })))]).toEqual([]);
+    expect([...view.apply('devicemodel', deleted(deviceModel('meter')))]).toEqual(['edge-b']);
+    expect(keysOf(view, 'edge-b')).not.toContain('devicemodels/default/meter');
+    expect(keysOf(view, 'edge-b')).toContain('devices/default/hall');
+  });
+
+  it('a model created after its device reaches the device’s node', () => {
+    const view = givenDevicesOnTwoEdges();
+    view.apply('device', added(device('gate', 'edge-a', 'camera')));
+    expect(keysOf(view, 'edge-a')).not.toContain('devicemodels/default/camera');
+    expect([...view.apply('devicemodel', added(deviceModel('camera')))]).toEqual(['edge-a']);
+    expect(keysOf(view, 'edge-a')).toContain('devicemodels/default/camera');
+  });
+
+  it('a deleted device touches its node and leaves its set, and is no longer bound for authorization', () => {
+    const view = givenDevicesOnTwoEdges();
+    expect([...view.apply('device', deleted(device('lobby', 'edge-a', 'thermostat')))]).toEqual(['edge-a']);
+    expect(keysOf(view, 'edge-a')).not.toContain('devices/default/lobby');
+    expect(keysOf(view, 'edge-a')).not.toContain('devicemodels/default/thermostat');
+    expect(view.deviceNode('default', 'lobby')).toBeUndefined();
+    // The model index forgot it too: a later model change touches no node.
+    expect([...view.apply('devicemodel', modified(deviceModel('thermostat')))]).toEqual([]);
+  });
+
+  it('answers which node a device is bound to, by namespace and name', () => {
+    const view = givenDevicesOnTwoEdges();
+    expect(view.deviceNode('default', 'lobby')).toBe('edge-a');
+    expect(view.deviceNode('default', 'hall')).toBe('edge-b');
+    expect(view.deviceNode('default', 'spare')).toBeUndefined();
+    expect(view.deviceNode('lab', 'lobby')).toBeUndefined();
+    expect(view.deviceNode('default', 'nope')).toBeUndefined();
+    expect(view.nodeNames()).toEqual(new Set(['edge-a', 'edge-b']));
+  });
+});

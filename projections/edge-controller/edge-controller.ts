@@ -1,5 +1,5 @@
-// KubeEdge's EdgeController, downstream half: reflectors on Pods, ConfigMaps, Secrets and Nodes feed
-// the ClusterView, and every change tells the CloudHub which nodes' desired sets moved. The hub
+// KubeEdge's EdgeController, downstream half (with the DeviceController's): reflectors on Pods,
+// ConfigMaps, Secrets, Services, Endpoints, Nodes, Devices and DeviceModels feed the ClusterView, and every change tells the CloudHub which nodes' desired sets moved. The hub
 // asks for a node's desired set when it plans (level-based, PROTOCOL.md Down), so nothing here
 // queues messages. Start it, wait for `synced`, and only then let edges in: before every resource
 // is listed a desired set would be missing objects, and the hub would tombstone them at the edge.
@@ -8,6 +8,7 @@ import { Subscription, merge, map } from 'rxjs';
 import { isJsonObject, type JsonObject } from '../../kernel/index.js';
 import type { DesiredSet, DesiredSetSource } from '../../transport/index.js';
 import { reflect, type ReflectorOptions } from '../kube/reflector.js';
+import { reflectCrdResource } from '../device-controller/crd-resource.reflector.js';
 import { ClusterView, type ViewedKind } from './cluster-view.js';
 
 /** The API paths the view follows, cluster-wide. */
@@ -18,7 +19,15 @@ const VIEWED_PATHS: Readonly<Record<ViewedKind, string>> = {
   service: '/api/v1/services',
   endpoints: '/api/v1/endpoints',
   node: '/api/v1/nodes',
+  device: '/apis/devices.kubeedge.io/v1beta1/devices',
+  devicemodel: '/apis/devices.kubeedge.io/v1beta1/devicemodels',
 };
+
+/**
+ * Resources of CRDs a real cluster may lack: a 404 there counts as listed and empty (logged once
+ * through `reflector.onError`) and is probed again with back-off, so `synced` does not wait forever.
+ */
+const OPTIONAL_KINDS: ReadonlySet<ViewedKind> = new Set(['device', 'devicemodel']);
 
 export interface EdgeControllerOptions {
   /** A node's desired set may have changed (called once per node per turn of the event loop). */
@@ -48,7 +57,8 @@ export class EdgeController implements DesiredSetSource {
     private readonly options: EdgeControllerOptions,
   ) {
     const kinds = Object.keys(VIEWED_PATHS) as ViewedKind[];
-    const events = merge(...kinds.map((kind) => reflect(kc, VIEWED_PATHS[kind], options.reflector).pipe(map((event) => ({ kind, event })))));
+    const reflectKind = (kind: ViewedKind) => (OPTIONAL_KINDS.has(kind) ? reflectCrdResource : reflect)(kc, VIEWED_PATHS[kind], options.reflector);
+    const events = merge(...kinds.map((kind) => reflectKind(kind).pipe(map((event) => ({ kind, event })))));
     this.#subscription = events.subscribe(({ kind, event }) => {
       for (const node of this.view.apply(kind, event)) this.#pendingNodes.add(node);
       if (kind === 'node' && (event.type === 'DELETED' || event.type === 'ADDED')) this.#nodeLifecycle(event.type, event.object);
