@@ -18,6 +18,7 @@ import {
   isResourceVersion,
   isSeq,
   isTimestampMs,
+  isGroupOfResource,
   type BeehiveHeader,
   type BeehiveMessage,
   type BeehiveRoute,
@@ -389,6 +390,16 @@ function decodeKind(kind: FrameKind, header: BeehiveHeader, read: ReadRoute, con
     case 'downObject':
     case 'downTombstone':
       return decodeDownFrame(kind, header, route, target, content);
+    case 'query':
+    case 'response':
+    case 'error':
+      if (!isGroupOfResource(route.group, target)) return problem('badResource', 'route.resource', 'service-bus resources travel in group user, and only they');
+      return decodeReply(kind, header, route, target, content);
+  }
+}
+
+function decodeReply(kind: 'query' | 'response' | 'error', header: BeehiveHeader, route: BeehiveRoute, target: WireResource, content: JsonValue): Checked<Frame> {
+  switch (kind) {
     case 'query':
     case 'response':
       return ok({ kind, header, route, content, target } as Frame);

@@ -52,6 +52,16 @@ const base = {
   query: { header: { ...header, sync: true }, route: { source: 'metamanager', group: 'resource', operation: 'query', resource: 'default/configmap/app-cfg' }, content: null },
   response: { header: { msg_id: 'm-1', parent_msg_id: 'm-0', timestamp: 1_717_000_000_123 }, route: { source: 'edgecontroller', group: 'resource', operation: 'response', resource: 'default/configmap/app-cfg' }, content: 'OK' },
   error: { header: { msg_id: 'm-1', parent_msg_id: 'm-0', timestamp: 1_717_000_000_123 }, route: { source: 'edgecontroller', group: 'resource', operation: 'error', resource: 'default/configmap/app-cfg' }, content: 'not found' },
+  serviceBusQuery: {
+    header: { ...header, sync: true },
+    route: { source: 'router_servicebus', group: 'user', operation: 'query', resource: '8080:/api/v1/temp' },
+    content: { header: { Accept: ['application/json'] }, body: '', method: 'GET', url: '/api/v1/temp?unit=c' },
+  },
+  serviceBusResponse: {
+    header: { msg_id: 'm-1', parent_msg_id: 'm-0', timestamp: 1_717_000_000_123 },
+    route: { source: 'servicebus', group: 'user', operation: 'response', resource: '8080:/api/v1/temp' },
+    content: { status_code: 200, header: { 'Content-Type': ['application/json'] }, body: 'eyJ0IjoyMX0=' },
+  },
 } satisfies Record<string, Wire>;
 type Base = keyof typeof base;
 
@@ -113,6 +123,8 @@ describe('round trips', () => {
       query: 'query',
       response: 'response',
       error: 'error',
+      serviceBusQuery: 'query',
+      serviceBusResponse: 'response',
     };
     for (const name of Object.keys(base) as Base[]) {
       const decoded = decodeFrame(JSON.stringify(base[name]), limits);
@@ -180,7 +192,12 @@ describe('malformed frames are refused with 1007 and an exact reason', () => {
     ['an unknown source', edited('upEvent', 'route.source', 'nobody'), shape('route.source', '"nobody" is not a known module')],
     ['a numeric destination', edited('upEvent', 'route.destination', 1), shape('route.destination', 'must be a string of at most 256 characters')],
     ['no group', edited('upEvent', 'route.group', undefined), shape('route.group', 'must be a string')],
-    ['group user', edited('upEvent', 'route.group', 'user'), shape('route.group', '"user" is not a group edgehive accepts')],
+    ['group bus', edited('upEvent', 'route.group', 'bus'), shape('route.group', '"bus" is not a group edgehive accepts')],
+    ['an update in group user', edited('upEvent', 'route.group', 'user'), shape('route.operation', '"update" is not an operation of group user')],
+    ['a service-bus target in group resource', edited('serviceBusQuery', 'route.group', 'resource'), undecodable('badResource', 'route.resource', 'service-bus resources travel in group user, and only they')],
+    ['an object in group user', edited('query', 'route.group', 'user'), undecodable('badResource', 'route.resource', 'service-bus resources travel in group user, and only they')],
+    ['a service-bus target with a query string', edited('serviceBusQuery', 'route.resource', '8080:/temp?unit=c'), undecodable('badResource', 'route.resource', 'service path must be an absolute URL path without query or fragment')],
+    ['a service-bus target on port 0', edited('serviceBusResponse', 'route.resource', '0:/temp'), undecodable('badResource', 'route.resource', 'service port must be 1-65535 without leading zeros')],
     ['group toString', edited('upEvent', 'route.group', 'toString'), shape('route.group', '"toString" is not a group edgehive accepts')],
     ['no operation', edited('upEvent', 'route.operation', undefined), shape('route.operation', 'must be a string')],
     ['hello in group resource', edited('upEvent', 'route.operation', 'hello'), shape('route.operation', '"hello" is not an operation of group resource')],

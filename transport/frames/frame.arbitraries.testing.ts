@@ -34,6 +34,7 @@ import {
   type ListResource,
   type ObjectResource,
   type ResourceType,
+  type ServiceBusResource,
   type WireResource,
 } from './resource.js';
 
@@ -78,12 +79,20 @@ export const deviceEventResourceArbitrary: fc.Arbitrary<DeviceEventResource> = f
   name: subdomainArbitrary,
   event: fc.constantFrom(...DEVICE_EVENTS),
 });
-export const wireResourceArbitrary: fc.Arbitrary<WireResource> = fc.oneof(
+/** `<port>:<path>`: paths of RFC 3986 path characters, percent escapes and all. */
+export const serviceBusResourceArbitrary: fc.Arbitrary<ServiceBusResource> = fc.record({
+  kind: fc.constant('serviceBus' as const),
+  port: fc.integer({ min: 1, max: 65_535 }),
+  path: fc.array(fc.stringMatching(/^[A-Za-z0-9\-._~!$&'()*+,;=:@]{0,12}$|^%[0-9A-F]{2}$/), { maxLength: 6 }).map((segments) => `/${segments.join('/')}`),
+});
+/** Resources of groups resource and edgehive: everything but service-bus targets. */
+const resourceGroupResourceArbitrary: fc.Arbitrary<WireResource> = fc.oneof(
   objectResourceArbitrary,
   listResourceArbitrary,
   deviceEventResourceArbitrary,
   fc.constant({ kind: 'caCert' } as const),
 );
+export const wireResourceArbitrary: fc.Arbitrary<WireResource> = fc.oneof(resourceGroupResourceArbitrary, serviceBusResourceArbitrary);
 
 const desiredResourceArbitrary = objectResourceOf(DESIRED_RESOURCE_TYPES) as fc.Arbitrary<ObjectResource & { readonly type: DesiredResourceType }>;
 const moduleArbitrary = fc.constantFrom(...Object.values(Modules));
@@ -202,16 +211,19 @@ const downTombstoneArbitrary: fc.Arbitrary<Frame> = fc
   })
   .map(({ stamp, ack, ...t }) => downTombstoneFrame(stamp, { ...t, ...(ack === undefined ? {} : { ack }) }));
 
+/** Queries of every group; a service-bus target travels in group user, as the builder requires. */
 export const queryFrameArbitrary: fc.Arbitrary<QueryFrame> = fc
   .record({
     stamp: stampArbitrary,
     source: moduleArbitrary,
-    group: fc.constantFrom('resource' as const, 'edgehive' as const),
-    resource: wireResourceArbitrary,
+    target: fc.oneof(
+      fc.record({ group: fc.constantFrom('resource' as const, 'edgehive' as const), resource: resourceGroupResourceArbitrary }),
+      fc.record({ group: fc.constant('user' as const), resource: serviceBusResourceArbitrary }),
+    ),
     content: wireJsonArbitrary(),
     ack: optional(positionArbitrary),
   })
-  .map(({ stamp, ack, ...q }) => queryFrame(stamp, { ...q, ...(ack === undefined ? {} : { ack }) }));
+  .map(({ stamp, ack, target, ...q }) => queryFrame(stamp, { ...q, ...target, ...(ack === undefined ? {} : { ack }) }));
 
 const replyArbitrary = (kind: 'response' | 'error'): fc.Arbitrary<Frame> =>
   fc

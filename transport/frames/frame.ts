@@ -71,6 +71,8 @@ export const Modules = {
   dynamicController: 'dynamiccontroller',
   cloudStream: 'cloudStream',
   router: 'router',
+  /** The Router's service-bus target: cloud calls of an HTTP app at the edge (kubeedge-reference §6). */
+  routerServiceBus: 'router_servicebus',
   policyController: 'policycontroller',
   nodeUpgradeJobController: 'nodeupgradejobcontroller',
 } as const;
@@ -115,20 +117,30 @@ export const MODULE_GROUPS: { readonly [M in ModuleName]: string } = {
   dynamiccontroller: Groups.dynamicController,
   cloudStream: Groups.cloudStream,
   router: Groups.router,
+  router_servicebus: Groups.user,
   policycontroller: 'policycontroller',
   nodeupgradejobcontroller: 'nodeupgradejobcontroller',
 };
 
 const edgeModules: ReadonlySet<string> = new Set(['websocket', 'metamanager', 'edged', 'twin', 'eventbus', 'servicebus', 'edgestream', 'taskmanager']);
-const cloudModules: ReadonlySet<string> = new Set(['cloudhub', 'edgecontroller', 'devicecontroller', 'synccontroller', 'dynamiccontroller', 'cloudStream', 'router', 'taskmanager', 'policycontroller', 'nodeupgradejobcontroller']);
+const cloudModules: ReadonlySet<string> = new Set(['cloudhub', 'edgecontroller', 'devicecontroller', 'synccontroller', 'dynamiccontroller', 'cloudStream', 'router', 'router_servicebus', 'taskmanager', 'policycontroller', 'nodeupgradejobcontroller']);
 export const isModuleName = (s: string): s is ModuleName => edgeModules.has(s) || cloudModules.has(s);
 
-/** The groups edgehive puts on the wire and the operations it accepts in each; anything else is undecodable. */
+/**
+ * The groups edgehive puts on the wire and the operations it accepts in each; anything else is
+ * undecodable. Group `user` carries service-bus calls only: KubeEdge names the HTTP method in the
+ * operation, edgehive sends them as queries with the method in the content (HTTPRequest.method), so
+ * they ride the stream's one request/response path.
+ */
 export const GROUP_OPERATIONS = {
   edgehive: ['hello', 'keepalive', 'ack', 'synced', 'query', 'response', 'error'],
   resource: ['insert', 'update', 'patch', 'delete', 'query', 'response', 'error'],
+  user: ['query', 'response', 'error'],
 } as const;
 export type WireGroup = keyof typeof GROUP_OPERATIONS;
+
+/** Service-bus resources travel in group `user` and group `user` carries nothing else. */
+export const isGroupOfResource = (group: WireGroup, resource: WireResource): boolean => (group === Groups.user) === (resource.kind === 'serviceBus');
 
 /** The session's own module on each side: EdgeHub's name `websocket`, and `cloudhub`. */
 export const SESSION_SOURCES = { edge: Modules.edgeHub, cloud: Modules.cloudHub } as const;
@@ -617,6 +629,7 @@ export type QueryInput = {
 };
 
 export function queryFrame(stamp: Stamp, input: QueryInput): QueryFrame {
+  invariant(isGroupOfResource(input.group, input.resource), 'service-bus resources travel in group user, and only they');
   return {
     kind: 'query',
     header: { ...commonHeader(stamp, input.ack), sync: true },

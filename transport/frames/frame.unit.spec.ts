@@ -192,6 +192,22 @@ describe('request and response', () => {
     expect(error.route.operation).toBe('error');
     expect(error.content).toBe('configmaps "app-cfg" not found');
   });
+
+  it('a service-bus call is a query from router_servicebus in group user on <port>:<path>, answered in the same group by servicebus', () => {
+    const call = queryFrame(stamp, { source: 'router_servicebus', group: 'user', resource: { kind: 'serviceBus', port: 8080, path: '/api/v1/temp' }, content: { method: 'GET', url: '/api/v1/temp', header: {}, body: '' } });
+    expect(call.route).toEqual({ source: 'router_servicebus', group: 'user', operation: 'query', resource: '8080:/api/v1/temp' });
+    expect(senderSide(call)).toBe('cloud');
+    const answer = responseFrame({ msgId: 'm-2', timestampMs: 2 }, call, { source: 'servicebus', content: { status_code: 200, header: {}, body: '' } });
+    expect(answer.route).toEqual({ source: 'servicebus', group: 'user', operation: 'response', resource: '8080:/api/v1/temp' });
+    expect(senderSide(answer)).toBe('edge');
+  });
+
+  it('refuses a service-bus target outside group user and anything else inside it', () => {
+    const target = { kind: 'serviceBus', port: 8080, path: '/temp' } as const;
+    expect(() => queryFrame(stamp, { source: 'router_servicebus', group: 'resource', resource: target, content: null })).toThrow(InvariantViolation);
+    expect(() => queryFrame(stamp, { source: 'router_servicebus', group: 'user', resource: node, content: null })).toThrow(InvariantViolation);
+    expect(() => queryFrame(stamp, { source: 'router_servicebus', group: 'user', resource: { ...target, port: 0 }, content: null })).toThrow(InvariantViolation);
+  });
 });
 
 describe('senderSide', () => {
@@ -221,12 +237,14 @@ describe('constants', () => {
     expect(MODULE_GROUPS.eventbus).toBe('bus');
     expect(MODULE_GROUPS.servicebus).toBe('bus');
     expect(MODULE_GROUPS.cloudStream).toBe('cloudStream');
+    expect(MODULE_GROUPS.router_servicebus).toBe('user');
   });
 
   it('every operation edgehive accepts in group resource is a KubeEdge operation', () => {
     const kubeedge: readonly string[] = KUBEEDGE_OPERATIONS;
     expect(GROUP_OPERATIONS.resource.filter((op) => !kubeedge.includes(op))).toEqual([]);
     expect(GROUP_OPERATIONS.edgehive.filter((op) => !kubeedge.includes(op))).toEqual(['hello', 'ack', 'synced']);
+    expect(GROUP_OPERATIONS.user).toEqual(['query', 'response', 'error']);
   });
 });
 

@@ -74,9 +74,15 @@ export type DeviceEventResource = {
 };
 /** `k8s/ca.crt`, the cluster CA an edge asks for. */
 export type CaCertResource = { readonly kind: 'caCert' };
+/**
+ * A service-bus target (kubeedge-reference §1.4, §6): `<port>:<path>`, the HTTP app listening on
+ * the edge's 127.0.0.1:<port>, and the path asked of it, without the query string (that travels in
+ * the request's content, so the resource stays within RESOURCE_CHARS_MAX).
+ */
+export type ServiceBusResource = { readonly kind: 'serviceBus'; readonly port: number; readonly path: string };
 
 /** A resource string as it appears on the wire and on the edge (no `node/<nodeID>/` prefix). */
-export type WireResource = ObjectResource | ListResource | DeviceEventResource | CaCertResource;
+export type WireResource = ObjectResource | ListResource | DeviceEventResource | CaCertResource | ServiceBusResource;
 
 /** Why a resource string was refused; `reason` is one short sentence without the input echoed in full. */
 export type ResourceError = { readonly kind: 'ResourceMalformed'; readonly resource: string; readonly reason: string };
@@ -98,6 +104,19 @@ export const isNamespaceName = (s: string): boolean => s.length <= 63 && dnsLabe
 export const isObjectName = (s: string): boolean => s.length <= 253 && dnsSubdomain.test(s);
 export const isResourceType = (s: string): s is ResourceType => resourceTypes.has(s);
 
+/** A TCP port an edge app listens on: 1–65535, decimal without leading zeros. */
+export const isServicePort = (n: number): boolean => Number.isSafeInteger(n) && n >= 1 && n <= 65_535;
+/**
+ * An absolute URL path as RFC 3986 writes it (unreserved, percent-encoded, sub-delims, `:`, `@`,
+ * `/`): no query, no fragment, no spaces, nothing outside ASCII, so it is sent to the app verbatim.
+ */
+const servicePathPattern = /^\/[A-Za-z0-9\-._~%!$&'()*+,;=:@/]*$/;
+/** True for the path part of a service-bus resource. */
+export const isServicePath = (s: string): boolean => s.length <= RESOURCE_CHARS_MAX && servicePathPattern.test(s);
+/** Digits, `:`, then the path; a namespace never holds a colon, so no other resource starts so. */
+const serviceBusPattern = /^([0-9]+):(.*)$/s;
+const portPattern = /^[1-9][0-9]{0,4}$/;
+
 const malformed = (resource: string, reason: string): Result<never, ResourceError> =>
   err({ kind: 'ResourceMalformed', resource, reason });
 
@@ -111,12 +130,21 @@ const malformed = (resource: string, reason: string): Result<never, ResourceErro
 export function parseWireResource(resource: string): Result<WireResource, ResourceError> {
   if (resource.length > RESOURCE_CHARS_MAX) return malformed(resource, `longer than ${RESOURCE_CHARS_MAX} characters`);
   if (resource === CA_CERT_RESOURCE) return ok({ kind: 'caCert' });
+  const serviceBus = serviceBusPattern.exec(resource);
+  if (serviceBus !== null) return parseServiceBus(resource, serviceBus[1]!, serviceBus[2]!);
   const segments = resource.split('/');
   if (segments[0] === 'device' && segments.length === 5) return parseDeviceEvent(resource, segments);
   if (segments.length === 3) return parseScoped(resource, segments, 'object');
   if (segments.length === 2) return parseScoped(resource, segments, 'list');
   if (segments[0] === 'node' && segments.length >= 4) return malformed(resource, 'cloud-internal node/<nodeID>/ prefix is not allowed here');
   return malformed(resource, 'expected <ns>/<type>/<name>, <ns>/<type> or device/<ns>/<name>/<event>');
+}
+
+function parseServiceBus(resource: string, portText: string, path: string): Result<WireResource, ResourceError> {
+  const port = Number(portText);
+  if (!portPattern.test(portText) || !isServicePort(port)) return malformed(resource, 'service port must be 1-65535 without leading zeros');
+  if (!isServicePath(path)) return malformed(resource, 'service path must be an absolute URL path without query or fragment');
+  return ok({ kind: 'serviceBus', port, path });
 }
 
 function parseScoped(resource: string, segments: readonly string[], kind: 'object' | 'list'): Result<WireResource, ResourceError> {
@@ -163,6 +191,8 @@ export function formatWireResource(resource: WireResource): string {
       return `device/${resource.namespace}/${resource.name}/${resource.event}`;
     case 'caCert':
       return CA_CERT_RESOURCE;
+    case 'serviceBus':
+      return `${resource.port}:${resource.path}`;
   }
 }
 
@@ -184,6 +214,8 @@ export function isWellFormedResource(resource: WireResource): boolean {
       return p.kind === 'deviceEvent' && p.namespace === resource.namespace && p.name === resource.name && p.event === resource.event;
     case 'caCert':
       return p.kind === 'caCert';
+    case 'serviceBus':
+      return p.kind === 'serviceBus' && p.port === resource.port && p.path === resource.path;
   }
 }
 

@@ -29,6 +29,10 @@ describe('parseWireResource', () => {
     ['null/pod/web', { kind: 'object', namespace: 'null', type: 'pod', name: 'web' }],
     // A namespace may be called "device": three segments are an object, not a device event.
     ['device/device/thermo-1', { kind: 'object', namespace: 'device', type: 'device', name: 'thermo-1' }],
+    // Service-bus targets (§1.4's example, without the cloud-internal node/<nodeID>/ prefix).
+    ['8080:/api/v1/temp', { kind: 'serviceBus', port: 8080, path: '/api/v1/temp' }],
+    ['1:/', { kind: 'serviceBus', port: 1, path: '/' }],
+    ["65535:/a%2Fb/c:d@e;f=g,h!i$j&k'l(m)n*o+p~q", { kind: 'serviceBus', port: 65535, path: "/a%2Fb/c:d@e;f=g,h!i$j&k'l(m)n*o+p~q" }],
   ])('parses %s', (text, expected) => {
     expect(parseWireResource(text)).toEqual({ ok: true, value: expected });
     expect(formatWireResource(expected)).toBe(text);
@@ -57,6 +61,18 @@ describe('parseWireResource', () => {
     ['device/Default/thermo-1/twin/edge_updated', 'device namespace is not a DNS-1123 label'],
     ['device/default/Thermo/twin/edge_updated', 'device name is not a DNS-1123 subdomain'],
     [`default/pod/${'a'.repeat(600)}`, 'longer than 512 characters'],
+    ['0:/temp', 'service port must be 1-65535 without leading zeros'],
+    ['65536:/temp', 'service port must be 1-65535 without leading zeros'],
+    ['08080:/temp', 'service port must be 1-65535 without leading zeros'],
+    ['123456:/temp', 'service port must be 1-65535 without leading zeros'],
+    ['8080:', 'service path must be an absolute URL path without query or fragment'],
+    ['8080:temp', 'service path must be an absolute URL path without query or fragment'],
+    ['8080:/temp?unit=c', 'service path must be an absolute URL path without query or fragment'],
+    ['8080:/temp#top', 'service path must be an absolute URL path without query or fragment'],
+    ['8080:/a b', 'service path must be an absolute URL path without query or fragment'],
+    ['8080:/tempé', 'service path must be an absolute URL path without query or fragment'],
+    ['8080:/a\nb', 'service path must be an absolute URL path without query or fragment'],
+    [`8080:/${'a'.repeat(510)}`, 'longer than 512 characters'],
   ])('refuses %j: %s', (text, reason) => {
     expect(parseWireResource(text)).toEqual({ ok: false, error: { kind: 'ResourceMalformed', resource: text, reason } });
   });
@@ -90,6 +106,15 @@ describe('isWellFormedResource', () => {
     expect(isWellFormedResource({ kind: 'list', namespace: null, type: 'secret' })).toBe(false);
     expect(isWellFormedResource({ kind: 'deviceEvent', namespace: 'default', name: 'a/b', event: 'state/update' })).toBe(false);
   });
+
+  it('refuses a service-bus target on a port outside 1-65535 or with a path that is not an absolute URL path', () => {
+    expect(isWellFormedResource({ kind: 'serviceBus', port: 8080, path: '/temp' })).toBe(true);
+    expect(isWellFormedResource({ kind: 'serviceBus', port: 0, path: '/temp' })).toBe(false);
+    expect(isWellFormedResource({ kind: 'serviceBus', port: 80.5, path: '/temp' })).toBe(false);
+    expect(isWellFormedResource({ kind: 'serviceBus', port: 70_000, path: '/temp' })).toBe(false);
+    expect(isWellFormedResource({ kind: 'serviceBus', port: 8080, path: 'temp' })).toBe(false);
+    expect(isWellFormedResource({ kind: 'serviceBus', port: 8080, path: '/temp?x=1' })).toBe(false);
+  });
 });
 
 describe('the cloud-internal form', () => {
@@ -101,6 +126,10 @@ describe('the cloud-internal form', () => {
     expect(stripNodePrefix('node/edge-1/device/default/thermo-1/twin/edge_updated')).toEqual({
       ok: true,
       value: { nodeId: 'edge-1', wire: 'device/default/thermo-1/twin/edge_updated', resource: { kind: 'deviceEvent', namespace: 'default', name: 'thermo-1', event: 'twin/edge_updated' } },
+    });
+    expect(stripNodePrefix('node/edge-1/8080:/api/v1/temp')).toEqual({
+      ok: true,
+      value: { nodeId: 'edge-1', wire: '8080:/api/v1/temp', resource: { kind: 'serviceBus', port: 8080, path: '/api/v1/temp' } },
     });
   });
 

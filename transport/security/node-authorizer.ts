@@ -73,6 +73,9 @@ function decide(nodeName: string, resource: WireResource, operation: string, vie
       return authorizeDevice(nodeName, resource.namespace, resource.name, view);
     case 'object':
       return authorizeObject(nodeName, resource, operation, view);
+    case 'serviceBus':
+      // Service-bus calls go cloud to edge; an edge app calling the cloud is not served here.
+      return refuse('ResourceTypeNotAllowed', 'service-bus calls go from the cloud to an edge, not from an edge');
     default:
       return assertNever(resource);
   }

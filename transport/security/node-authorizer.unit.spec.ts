@@ -38,6 +38,8 @@ describe('authorizeEdgeFrame for edge-a', () => {
     ['default/podpatch/web-a', 'patch', 'allow:BoundPod'],
     ['default/pod/web-a', 'delete', 'allow:BoundPod'],
     ['default/device/thermo-a', 'update', 'allow:BoundDevice'],
+    // Service-bus calls travel cloud to edge only: an edge naming an app port is refused.
+    ['8080:/api/v1/temp', 'query', 'refuse:ResourceTypeNotAllowed'],
     ['device/default/thermo-a/twin/edge_updated', 'update', 'allow:BoundDevice'],
     ['default/configmap/cfg-a', 'query', 'allow:ReferencedConfigMap'],
     ['default/secret/secret-a', 'query', 'allow:ReferencedSecret'],
