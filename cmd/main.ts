@@ -97,4 +97,19 @@ program
     process.exitCode = await runEdge(options, stdio, stopSignal(), logger(options.logLevel, 'edge'));
   });
 
+const mapper = program.command('mapper').description("run a device mapper: a process that speaks KubeEdge's MQTT device topics ($hw/events/device/<namespace>/<name>/…) for its device");
+mapper
+  .command('sim')
+  .description('a simulated thermometer: reports online, follows the target the edge names (twin/get, deltas), moves its reading 0.5 toward it every interval and reports it; reports offline on Ctrl-C')
+  .requiredOption('--mqtt-url <url>', 'the edge\'s MQTT broker, mqtt://[user:pass@]host:port (the "mqtt mqtt://…" line of edgehive edge or up)')
+  .requiredOption('--device <namespace/name>', 'the Device it plays, e.g. default/thermometer-1')
+  .option('--interval-ms <ms>', 'how often it moves and reports its reading', '1000')
+  .option('--property <name>', 'the twin property it reports (the reading)', 'temperature')
+  .option('--target-property <name>', 'the twin property whose desired value it follows', 'target-temperature')
+  .option('--initial <value>', 'the reading at start', '18')
+  .action(async (options: { mqttUrl: string; device: string; intervalMs: string; property: string; targetProperty: string; initial: string }) => {
+    const { runMapperSimCli } = await import('./mapper/mapper-sim.js');
+    process.exitCode = await runMapperSimCli(options, stdio, stopSignal());
+  });
+
 await program.parseAsync(process.argv);
