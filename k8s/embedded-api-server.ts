@@ -33,6 +33,8 @@ export interface EmbeddedApiServerOptions {
   readonly podStreams?: HttpServerOptions['podStreams'];
   /** Serves exec/attach upgrades (the edge fills it in); without it they answer 503. */
   readonly podUpgrades?: HttpServerOptions['podUpgrades'];
+  /** Serves the node proxy path `/api/v1/nodes/<node>:<port>/proxy/…` (the service bus); without it that answers 503. */
+  readonly nodeProxy?: HttpServerOptions['nodeProxy'];
 }
 
 export interface EmbeddedApiServer {
@@ -122,6 +124,7 @@ export async function startEmbeddedApiServer(options: EmbeddedApiServerOptions):
       watchesPerClientMax: options.watchesPerClientMax ?? 100,
       ...(options.podStreams === undefined ? {} : { podStreams: options.podStreams }),
       ...(options.podUpgrades === undefined ? {} : { podUpgrades: options.podUpgrades }),
+      ...(options.nodeProxy === undefined ? {} : { nodeProxy: options.nodeProxy }),
     });
   } catch (error) {
     store.value.close();

@@ -7,6 +7,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { JsonValue } from '../../kernel/index.js';
 import type { ApiReply, ApiRequest, KubeApi } from './kube-api.js';
+import { nodeProxyTargetOf, serviceBusUnavailable, type NodeProxyHandler } from './node-proxy.js';
 import { statusBody, tooLarge, tooManyRequests, unauthorized, type ApiError } from './status.js';
 
 /** How long an idle kept-alive connection stays open (kube-apiserver's clients idle out at 90 s). */
@@ -37,6 +38,8 @@ export interface HttpServerOptions {
   readonly podStreams?: (request: IncomingMessage, response: ServerResponse, subresource: string) => void;
   /** Serves the pod subresources that upgrade the connection (exec/attach over WebSocket, or SPDY). */
   readonly podUpgrades?: (request: IncomingMessage, socket: Duplex, head: Buffer, subresource: string) => void;
+  /** Serves `/api/v1/nodes/<node>:<port>/proxy/…` (the service bus), body unread; without it those answer 503. */
+  readonly nodeProxy?: NodeProxyHandler;
   readonly log?: (line: string) => void;
 }
 
@@ -106,6 +109,9 @@ export function startHttpServer(api: KubeApi, options: HttpServerOptions): Promi
       sendStatus(response, unauthorized());
       return;
     }
+    // The node proxy reads its own body, within its own limit (the service bus's, not the API's).
+    const proxied = nodeProxyTargetOf(request.url ?? '/');
+    if (proxied !== undefined) return serveNodeProxy(proxied, request, response);
     const declared = Number(request.headers['content-length'] ?? '0');
     if (declared > options.bodyBytesMax) {
       request.resume();
@@ -141,6 +147,12 @@ export function startHttpServer(api: KubeApi, options: HttpServerOptions): Promi
       const reply = api.handle(apiRequest);
       respond(request, response, reply, `${token}@${request.socket.remoteAddress ?? ''}`);
     });
+  };
+
+  const serveNodeProxy = (proxied: NonNullable<ReturnType<typeof nodeProxyTargetOf>>, request: IncomingMessage, response: ServerResponse): void => {
+    if (proxied.ok && options.nodeProxy !== undefined) return options.nodeProxy(proxied.value, request, response);
+    request.resume();
+    sendStatus(response, proxied.ok ? serviceBusUnavailable(proxied.value.node) : proxied.error);
   };
 
   const respond = (request: IncomingMessage, response: ServerResponse, reply: ApiReply, client: string): void => {
