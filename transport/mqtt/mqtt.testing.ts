@@ -1,5 +1,6 @@
 // Test helpers for the MQTT room: waiting on conditions, plain mqtt clients standing in for mappers
-// and apps, a recording log, and cleanups run in reverse order after each test.
+// and apps, a recording log, a TCP relay the test can cut, and cleanups run in reverse order after each test.
+import { connect, createServer, type Socket } from 'node:net';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import type { InboundDeviceMessage } from './device-topics.js';
 import type { EventBus, EventBusOptions } from './event-bus.js';
@@ -80,4 +81,53 @@ export function startTestBus(
   bus.on('disconnected', (reason) => disconnects.push(reason));
   bus.on('connected', () => (connects += 1));
   return { bus, messages, disconnects, log, connects: () => connects };
+}
+
+/** A TCP relay to a broker that the test can cut, as a network failure does, and restore on the same port. */
+export interface CuttableLink {
+  readonly url: string;
+  /** Destroys every relayed connection and refuses new ones until `restore`. */
+  cut(): void;
+  restore(): void;
+  close(): Promise<void>;
+}
+
+/** Starts a relay on a free 127.0.0.1 port to `127.0.0.1:<targetPort>`. */
+export async function startCuttableLink(targetPort: number): Promise<CuttableLink> {
+  const sockets = new Set<Socket>();
+  let isCut = false;
+  const server = createServer((inbound) => {
+    if (isCut) return void inbound.destroy();
+    const outbound = connect({ host: '127.0.0.1', port: targetPort });
+    for (const socket of [inbound, outbound]) {
+      sockets.add(socket);
+      socket.on('error', () => undefined);
+      socket.once('close', () => {
+        sockets.delete(socket);
+        inbound.destroy();
+        outbound.destroy();
+      });
+    }
+    inbound.pipe(outbound).pipe(inbound);
+  });
+  await new Promise<void>((resolve) => server.listen({ host: '127.0.0.1', port: 0 }, resolve));
+  const address = server.address();
+  if (address === null || typeof address !== 'object') throw new Error('the relay has no address');
+  const destroyAll = (): void => {
+    for (const socket of sockets) socket.destroy();
+  };
+  return {
+    url: `mqtt://127.0.0.1:${address.port}`,
+    cut: () => {
+      isCut = true;
+      destroyAll();
+    },
+    restore: () => {
+      isCut = false;
+    },
+    close: () => {
+      destroyAll();
+      return new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
 }
