@@ -33,6 +33,7 @@ export const TWIN_MAILBOX_MESSAGES_MAX = 100;
 /** MQTT messages waiting for all devices together; more are answered with 429. */
 export const TWIN_MESSAGES_WAITING_MAX = 10_000;
 
+/** What the twin host needs: its node, the journal's actor host, and the ports to the cloud, MQTT, time and ids. */
 export interface DeviceTwinHostOptions {
   readonly nodeName: string;
   /** Journals the twin actors (stream `twinStream(ns, name, uid)`). */
