@@ -3,16 +3,17 @@
 // effects come from the controller, and an EdgeHub (in-memory journal) joined over mTLS, when
 // objects are created, changed and deleted with client-node and the edge reports status, then
 // the edge holds exactly its desired set and the API shows what the edge reported.
-import { CoreV1Api, type KubeConfig, type V1Pod } from '@kubernetes/client-node';
+import { CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig, type V1Pod } from '@kubernetes/client-node';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ApiServerFixture, kubeConfigOf } from '../../k8s/api/api-server.testing.js';
+import { ApiServerFixture, kubeConfigOf, waitFor } from '../../k8s/api/api-server.testing.js';
 import type { EdgeHub } from '../../transport/index.js';
 import { MemoryEdgeJournal, openTestEdge, startStreamCloud, until, type StreamCloud } from '../../transport/stream/stream.testing.js';
 import { EdgeController } from './edge-controller.js';
-import { NODE_STATUS_REPORTED, POD_STATUS_REPORTED, POD_TERMINATION_COMPLETED } from '../reports/edge-reports.js';
+import { NODE_STATUS_REPORTED, POD_STATUS_REPORTED, POD_TERMINATION_COMPLETED, TWIN_REPORTED } from '../reports/edge-reports.js';
+import { DeviceStatusWriter } from '../device-controller/device-status-writer.js';
 import { EDGE_ROLE_LABEL, EdgeStatusWriter } from './status-writer.js';
 
 const fixture = new ApiServerFixture();
@@ -48,7 +49,10 @@ async function givenACloudOnTheApi(): Promise<Linked> {
   const controller = new EdgeController(kc, { desiredChanged: (node) => cloud?.hub.desiredChanged(node) });
   cleanups.push(() => controller.stop());
   await controller.synced();
-  cloud = await startStreamCloud({ desired: controller, authorization: controller.view, effects: new EdgeStatusWriter(kc) });
+  const statuses = new EdgeStatusWriter(kc);
+  const devices = new DeviceStatusWriter(kc, { warn: () => undefined });
+  const effects = { perform: (...args: Parameters<EdgeStatusWriter['perform']>) => (devices.handles(args[3].type) ? devices : statuses).perform(...args) };
+  cloud = await startStreamCloud({ desired: controller, authorization: controller.view, effects });
   cleanups.push(() => cloud!.close());
   return { kc, core: kc.makeApiClient(CoreV1Api), cloud, controller };
 }
@@ -156,5 +160,69 @@ describe('EdgeStatusWriter: what an edge reports reaches the API', () => {
     ]);
     await until(() => edge.status().upAcked === 2, 'both events applied (as nothing) and acked');
     expect((await core.readNamespacedPod({ name: 'web', namespace })).status?.phase).not.toBe('Failed');
+  });
+});
+
+describe('EdgeController: devices', () => {
+  const group = 'devices.kubeedge.io';
+  const version = 'v1beta1';
+  const model = { apiVersion: `${group}/${version}`, kind: 'DeviceModel', metadata: { name: 'thermostat-model' }, spec: { protocol: 'modbus', properties: [{ name: 'temperature', type: 'FLOAT', accessMode: 'ReadOnly' }] } };
+  const device = { apiVersion: `${group}/${version}`, kind: 'Device', metadata: { name: 'lobby' }, spec: { deviceModelRef: { name: 'thermostat-model' }, nodeName: 'edge-1', protocol: { protocolName: 'modbus' }, properties: [{ name: 'temperature' }] } };
+
+  it('sends a Device and its DeviceModel to the node it is bound to, moves them with spec.nodeName, and writes that node’s twin reports into the Device’s status', async () => {
+    const { kc, cloud } = await givenACloudOnTheApi();
+    const custom = kc.makeApiClient(CustomObjectsApi);
+    await custom.createNamespacedCustomObject({ group, version, namespace, plural: 'devicemodels', body: model });
+    const created = (await custom.createNamespacedCustomObject({ group, version, namespace, plural: 'devices', body: device })) as { metadata: { uid: string } };
+    const one = await anEdge(cloud, 'edge-1');
+    const two = await anEdge(cloud, 'edge-2');
+    await until(() => heldKeys(one.journal).length === 2, 'edge-1 holds its device and model');
+    expect(heldKeys(one.journal)).toEqual(['devicemodels/default/thermostat-model', 'devices/default/lobby']);
+    expect(one.journal.objects.get('devices/default/lobby')?.content).not.toHaveProperty('status');
+
+    const reported = await one.edge.report([
+      { type: TWIN_REPORTED, data: { resource: 'device/default/lobby/twin/edge_updated', UID: created.metadata.uid, event_id: 'e1', timestamp: 1, twin: { temperature: { actual: { value: '21.5', metadata: { timestamp: 2 } }, metadata: { type: 'float' } } } } },
+    ]);
+    expect(reported.ok).toBe(true);
+    await until(() => one.edge.status().upAcked === 1, 'the twin report applied and acked');
+    const withStatus = (await custom.getNamespacedCustomObject({ group, version, namespace, plural: 'devices', name: 'lobby' })) as { status?: { twins?: Array<{ reported?: { value?: string } }> } };
+    expect(withStatus.status?.twins?.[0]?.reported?.value).toBe('21.5');
+
+    await custom.patchNamespacedCustomObject({ group, version, namespace, plural: 'devices', name: 'lobby', body: { spec: { nodeName: 'edge-2' } } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
+    await until(() => heldKeys(two.journal).length === 2 && heldKeys(one.journal).length === 0, 'the device and its model moved to edge-2');
+    expect(heldKeys(two.journal)).toEqual(['devicemodels/default/thermostat-model', 'devices/default/lobby']);
+  });
+
+  it('is synced while the device CRDs are not served (a cluster without them), and follows Devices once they are', async () => {
+    const server = await fixture.start();
+    const kc = kubeConfigOf(server);
+    const custom = kc.makeApiClient(CustomObjectsApi);
+    const crds = { group: 'apiextensions.k8s.io', version: 'v1', plural: 'customresourcedefinitions' };
+    const removed = await Promise.all(
+      ['devices.devices.kubeedge.io', 'devicemodels.devices.kubeedge.io'].map(async (name) => {
+        const crd = (await custom.getClusterCustomObject({ ...crds, name })) as { metadata: Record<string, unknown> };
+        await custom.deleteClusterCustomObject({ ...crds, name });
+        return { ...crd, metadata: { name: crd.metadata['name'] } };
+      }),
+    );
+    const errors: string[] = [];
+    const controller = new EdgeController(kc, { desiredChanged: () => undefined, reflector: { retryDelayMsMin: 20, onError: (error) => errors.push(error) } });
+    cleanups.push(() => controller.stop());
+    await controller.synced();
+    expect(errors.filter((e) => e.includes('not served')).sort()).toEqual([
+      expect.stringContaining('/apis/devices.kubeedge.io/v1beta1/devicemodels: not served (404'),
+      expect.stringContaining('/apis/devices.kubeedge.io/v1beta1/devices: not served (404'),
+    ]);
+
+    for (const crd of removed) await custom.createClusterCustomObject({ ...crds, body: crd });
+    await waitFor('the Device CRD to be served again', () =>
+      custom.createNamespacedCustomObject({ group, version, namespace, plural: 'devices', body: device }).then(
+        () => true,
+        () => undefined,
+      ),
+    );
+    await until(() => [...controller.desiredSet('edge-1').objects.values()].some((o) => o.key === 'devices/default/lobby'), 'the device joins edge-1’s desired set');
+    // Logged once per path however often it was probed.
+    expect(errors.filter((e) => e.includes('not served'))).toHaveLength(2);
   });
 });
