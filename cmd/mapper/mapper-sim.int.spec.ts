@@ -169,6 +169,25 @@ describe('given no broker yet', () => {
   });
 });
 
+describe('given a broker that goes away while the mapper is linked', () => {
+  it('when a broker comes back on the same port, then the mapper says once that it cannot connect, reconnects, reports online and asks for the twin again', async () => {
+    const first = await startTestBroker();
+    const mapper = startMapper(first.url);
+    await first.waitFor('the online state', (s) => s.topic === topics.state && s.body['state'] === 'online');
+    await first.close();
+    await mapper.waitForLine('err', /^mapper: cannot connect to .*ECONNREFUSED.*; retrying$/);
+
+    const second = await startTestBroker(first.port);
+    cleanups.push(() => second.close());
+    await second.waitFor('the online state again', (s) => s.topic === topics.state && s.body['state'] === 'online');
+    await second.waitFor('a twin/get again', (s) => s.topic === topics.twinGet);
+    await second.waitFor('readings again', (s) => s.topic === topics.twinUpdate && reportedActual(s, 'temperature') === '19');
+    expect(mapper.out.filter((line) => line.startsWith('mapper: connected to'))).toHaveLength(2);
+    expect(mapper.err.filter((line) => line.startsWith('mapper: cannot connect'))).toHaveLength(1);
+    expect(await mapper.stop()).toBe(0);
+  });
+});
+
 describe('given bad options', () => {
   it('when the device is not <namespace>/<name>, then it prints why and returns 2 without connecting', async () => {
     const err: string[] = [];

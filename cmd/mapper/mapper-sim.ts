@@ -1,6 +1,6 @@
 // `edgehive mapper sim`: a simulated device speaking KubeEdge's MQTT twin topics as an MQTT-era
 // mapper does; the thin MQTT shell around the pure rules in mapper-sim.step.ts and mapper-sim.messages.ts.
-import mqtt, { type MqttClient } from 'mqtt';
+import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { randomIds, systemClock, type Clock, type Ids, type JsonObject } from '../../kernel/index.js';
 import { MQTT_PAYLOAD_BYTES_MAX_DEFAULT, deviceTopics, type DeviceId } from '../../transport/index.js';
 import { parseEdgeAnswer, stateUpdateMessage, twinGetMessage, twinUpdateMessage, type EdgeAnswerKind } from './mapper-sim.messages.js';
@@ -87,17 +87,7 @@ function openLink(options: MapperSimOptions, device: DeviceId, io: MapperIo, dep
     [deviceTopics.getResult(device), 'getResult'],
     [deviceTopics.updateResult(device), 'updateResult'],
   ]);
-  const client = mqtt.connect(options.mqttUrl, {
-    clientId: `edgehive-mapper-${device.namespace}-${device.name}-${deps.ids.next().slice(0, 8)}`,
-    protocolVersion: 4,
-    clean: true,
-    resubscribe: false, // subscribing is part of every (re)connect below, so the broker never holds a stale set
-    reconnectPeriod: deps.retryDelayMsMin,
-    reconnectOnConnackError: true, // a broker that refuses us now (still starting, credentials not yet loaded) may take us later
-    connectTimeout: deps.connectTimeoutMs,
-    // A crash or a lost link still tells the edge the device is gone.
-    will: { topic: deviceTopics.stateUpdate(device), payload: Buffer.from(JSON.stringify(stateUpdateMessage(deps.ids.next(), deps.clock.nowMs(), 'offline'))), qos: 1, retain: false },
-  });
+  const client = mqtt.connect(options.mqttUrl, connectOptions(device, deps));
   let state: SimState = initialSimState(options.initial);
   let failedAttempts = 0;
   let lastConnectError: string | undefined;
@@ -148,6 +138,21 @@ function openLink(options: MapperSimOptions, device: DeviceId, io: MapperIo, dep
   return {
     tick: () => apply(onTick(state, properties, client.connected)),
     close: () => closeLink(client, device, deps),
+  };
+}
+
+/** One client for the device's life: it reconnects itself, and the shell re-announces on every connect. */
+function connectOptions(device: DeviceId, deps: MapperSimDeps): IClientOptions {
+  return {
+    clientId: `edgehive-mapper-${device.namespace}-${device.name}-${deps.ids.next().slice(0, 8)}`,
+    protocolVersion: 4,
+    clean: true,
+    resubscribe: false, // subscribing is part of every (re)connect (announce), so the broker never holds a stale set
+    reconnectPeriod: deps.retryDelayMsMin,
+    reconnectOnConnackError: true, // a broker that refuses us now (still starting, credentials not yet loaded) may take us later
+    connectTimeout: deps.connectTimeoutMs,
+    // A crash or a lost link still tells the edge the device is gone.
+    will: { topic: deviceTopics.stateUpdate(device), payload: Buffer.from(JSON.stringify(stateUpdateMessage(deps.ids.next(), deps.clock.nowMs(), 'offline'))), qos: 1, retain: false },
   };
 }
 
