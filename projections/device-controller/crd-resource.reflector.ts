@@ -27,7 +27,9 @@ export const ABSENT_RETRY_DELAY_MS_MAX_DEFAULT = 30_000;
  */
 export function reflectCrdResource(kc: KubeConfig, path: string, options: CrdReflectorOptions = {}): Observable<ReflectorEvent> {
   const delayMin = options.retryDelayMsMin ?? 100;
-  const delayMax = options.absentRetryDelayMsMax ?? ABSENT_RETRY_DELAY_MS_MAX_DEFAULT;
+  // A server that fails backs off as the plain reflector does; one that says 404 is probed more rarely.
+  const failedDelayMax = options.retryDelayMsMax ?? 5_000;
+  const absentDelayMax = options.absentRetryDelayMsMax ?? ABSENT_RETRY_DELAY_MS_MAX_DEFAULT;
   return new Observable<ReflectorEvent>((subscriber) => {
     let closed = false;
     let timer: NodeJS.Timeout | undefined;
@@ -51,7 +53,7 @@ export function reflectCrdResource(kc: KubeConfig, path: string, options: CrdRef
         options.onError?.(`${path}: probe failed: ${answer.error.message}`);
       }
       timer = setTimeout(() => void probe(), delay);
-      delay = Math.min(delayMax, delay * 2);
+      delay = Math.min(answer.error.status === 404 ? absentDelayMax : failedDelayMax, delay * 2);
     };
 
     void probe();

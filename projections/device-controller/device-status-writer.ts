@@ -96,7 +96,7 @@ export class DeviceStatusWriter implements UpEffects {
 
   async #write(job: DeviceStatusJob): Promise<void> {
     if ((await this.#journalRecorded(job.node, job.position.journalId)) === 'retired') {
-      return this.#skipped(job, { kind: 'stale', why: `journal ${job.position.journalId} was retired on node ${job.node}` });
+      return this.#skipped(job, { kind: 'stale', why: `journal ${job.position.journalId} was retired on node ${job.node}`, stored: undefined });
     }
     for (let attempt = 1; attempt <= DEVICE_WRITE_ATTEMPTS_MAX; attempt++) {
       if ((await this.#writeOnce(job)) !== 'conflict') return;
@@ -190,7 +190,7 @@ export class DeviceStatusWriter implements UpEffects {
         return this.log.warn({ ...fields, boundTo: skip.boundTo ?? null }, 'device status skipped: the device is bound to another node');
       case 'stale':
         // The same position again is an event applied again after a crash: expected, not worth a line.
-        if (skip.why.includes(`${formatPosition(job.position)} is not older`)) return;
+        if (skip.stored !== undefined && formatPosition(skip.stored) === formatPosition(job.position)) return;
         return this.log.warn({ ...fields, why: skip.why }, 'device status skipped: the stored status is newer');
     }
   }

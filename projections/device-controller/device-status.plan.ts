@@ -183,9 +183,12 @@ export function jobOf(node: string, position: EdgePosition, report: TwinReport |
 /**
  * Of a pending job and a new one for the same device (same uid), the job a write should carry:
  * the newest twin report and the newest state report, each kept whole (a twin report is the whole
- * twin, so the newer replaces the older; a state report does not replace twins).
+ * twin, so the newer replaces the older; a state report does not replace twins). A job from another
+ * node or journal replaces the held one whole: parts of two edges' logs are never mixed in one
+ * write under one position (the held parts' write would have been fenced or skipped anyway).
  */
 export function mergeJobs(held: DeviceStatusJob, arriving: DeviceStatusJob): DeviceStatusJob {
+  if (held.node !== arriving.node || held.position.journalId !== arriving.position.journalId) return arriving;
   return {
     ...arriving,
     position: olderThan(held.position, arriving.position) ? arriving.position : held.position,
@@ -265,7 +268,7 @@ export type DeviceStatusSkip =
   /** The Device is bound to another node now (or to none): the reporting edge no longer owns its status. */
   | { readonly kind: 'otherNode'; readonly boundTo: string | undefined }
   /** The stored status reflects a position that is not older (applied again, or a stale writer). */
-  | { readonly kind: 'stale'; readonly why: string };
+  | { readonly kind: 'stale'; readonly why: string; readonly stored: EdgePosition | undefined };
 
 /** What to do with a job against the Device in the API. */
 export type DeviceStatusPlan =
@@ -293,7 +296,7 @@ export function planDeviceStatus(job: DeviceStatusJob, device: JsonObject | unde
     if (lineage === undefined || storedPosition === undefined) return { kind: 'askLineage' };
     verdict = journalLineageVerdict(lineage, storedPosition, job.position);
   }
-  if (verdict.kind === 'skip') return { kind: 'skip', skip: { kind: 'stale', why: verdict.why } };
+  if (verdict.kind === 'skip') return { kind: 'skip', skip: { kind: 'stale', why: verdict.why, stored: storedPosition } };
   const twins = job.twins === undefined ? restampedTwins(stored, job.position) : twinsOf(job.twins.report, propertyOrderOf(device), job.position);
   const state = job.state?.report;
   const status: JsonObject = {

@@ -123,7 +123,7 @@ describe('given a Device whose status reflects journal-a/10', () => {
   it('skips a report at the same position (applied again after a crash) or an older one', () => {
     const same = planDeviceStatus(twinJob(twinData({ temperature: { actual: side('99'), metadata: { type: 'float' } } }), 10), storedAt10());
     const older = planDeviceStatus(stateJob(stateData('unknown'), 9), storedAt10());
-    expect(same).toEqual({ kind: 'skip', skip: { kind: 'stale', why: expect.stringContaining('journal-a/10') } });
+    expect(same).toEqual({ kind: 'skip', skip: { kind: 'stale', why: expect.stringContaining('journal-a/10'), stored: at(10) } });
     expect(older.kind === 'skip' && older.skip.kind).toBe('stale');
   });
 
@@ -131,7 +131,7 @@ describe('given a Device whose status reflects journal-a/10', () => {
     const job = twinJob(twinData({ temperature: { actual: side('5'), metadata: { type: 'float' } } }), 1, 'journal-b');
     expect(planDeviceStatus(job, storedAt10())).toEqual({ kind: 'askLineage' });
     expect(planDeviceStatus(job, storedAt10(), ['journal-b', 'journal-a']).kind).toBe('write');
-    expect(planDeviceStatus(job, storedAt10(), ['journal-a', 'journal-b'])).toEqual({ kind: 'skip', skip: { kind: 'stale', why: expect.stringContaining('journal-b') } });
+    expect(planDeviceStatus(job, storedAt10(), ['journal-a', 'journal-b'])).toEqual({ kind: 'skip', skip: { kind: 'stale', why: expect.stringContaining('journal-b'), stored: at(10) } });
   });
 });
 
@@ -162,6 +162,12 @@ describe('coalescing two jobs for one device', () => {
     const status = written(planDeviceStatus(merged, device()));
     expect(status).toEqual(expect.objectContaining({ state: 'online', lastOnlineTime: '2024-05-29T16:26:40Z' }));
     expect((status['twins'] as JsonObject[])[0]).toEqual(expect.objectContaining({ reported: expect.objectContaining({ value: '3' }) }));
+  });
+
+  it('a job of another journal replaces the held one whole: no state of the old journal rides on the new one’s write', () => {
+    const held = mergeJobs(stateJob(stateData('online'), 6), twinJob(twinData({ temperature: { actual: side('1'), metadata: { type: 'float' } } }), 7));
+    const arriving = twinJob(twinData({ temperature: { actual: side('2'), metadata: { type: 'float' } } }), 1, 'journal-b');
+    expect(mergeJobs(held, arriving)).toEqual(arriving);
   });
 
   it('an older report arriving late (same journal) does not replace a newer one', () => {
