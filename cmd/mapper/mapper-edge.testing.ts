@@ -16,9 +16,15 @@ export interface TestBroker {
   close(): Promise<void>;
 }
 
-/** Starts aedes on 127.0.0.1:`port` (0: a free one). */
-export async function startTestBroker(port = 0): Promise<TestBroker> {
-  const aedes = await Aedes.createBroker();
+/** Starts aedes on 127.0.0.1:`port` (0: a free one); with `credentials`, only clients presenting them are let in. */
+export async function startTestBroker(port = 0, credentials?: { readonly username: string; readonly password: string }): Promise<TestBroker> {
+  const aedes = await Aedes.createBroker({
+    authenticate: (_client, username, password, done) => {
+      if (credentials === undefined) return done(null, true);
+      const allowed = username === credentials.username && password?.toString() === credentials.password;
+      return allowed ? done(null, true) : done(Object.assign(new Error('bad credentials'), { returnCode: 4 as const }), false);
+    },
+  });
   const recorder = createRecorder();
   aedes.on('publish', (packet, client) => {
     if (client !== null) recorder.record(packet.topic, Buffer.from(packet.payload));

@@ -169,6 +169,21 @@ describe('given no broker yet', () => {
   });
 });
 
+describe('given a broker that requires credentials', () => {
+  it('when the URL carries the right user:pass, then the mapper is let in; with a wrong password, it says once that it is refused and keeps trying', async () => {
+    const broker = await startTestBroker(0, { username: 'mapper', password: 's3cret' });
+    cleanups.push(() => broker.close());
+    const refused = startMapper(`mqtt://mapper:wrong@127.0.0.1:${broker.port}`);
+    await refused.waitForLine('err', /^mapper: cannot connect to mqtt:\/\/mapper:\*\*\*@127\.0\.0\.1:\d+: Connection refused: Bad username or password; retrying$/);
+    const admitted = startMapper(`mqtt://mapper:s3cret@127.0.0.1:${broker.port}`);
+    await broker.waitFor('the online state', (s) => s.topic === topics.state && s.body['state'] === 'online');
+    await admitted.waitForLine('out', /^mapper: connected to /);
+    expect(refused.out.filter((line) => line.startsWith('mapper: connected'))).toEqual([]);
+    expect(refused.err.filter((line) => line.startsWith('mapper: cannot connect'))).toHaveLength(1);
+    expect([...refused.err, ...admitted.out, ...admitted.err].join('\n')).not.toMatch(/s3cret|wrong/);
+  });
+});
+
 describe('given a broker that goes away while the mapper is linked', () => {
   it('when a broker comes back on the same port, then the mapper says once that it cannot connect, reconnects, reports online and asks for the twin again', async () => {
     const first = await startTestBroker();
