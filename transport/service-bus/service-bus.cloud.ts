@@ -8,6 +8,7 @@ import { Groups, Modules } from '../frames/frame.js';
 import { isObjectName, parseWireResource, type ServiceBusResource } from '../frames/resource.js';
 import type { QueryError, QueryRequest } from '../stream/requests.js';
 import {
+  SERVICE_BUS_BODY_BYTES_CEILING,
   SERVICE_BUS_BODY_BYTES_MAX_DEFAULT,
   SERVICE_BUS_QUERY_TIMEOUT_MS_DEFAULT,
   SERVICE_BUS_URL_CHARS_MAX,
@@ -65,6 +66,7 @@ type Outcome = { readonly kind: 'answer'; readonly answer: ServiceBusAnswer } | 
 export function nodeProxyHandler(hub: ServiceBusHub, options: NodeProxyOptions = {}): NodeProxyHandler {
   const limits: Limits = { bodyBytesMax: options.bodyBytesMax ?? SERVICE_BUS_BODY_BYTES_MAX_DEFAULT, timeoutMs: options.timeoutMs ?? SERVICE_BUS_QUERY_TIMEOUT_MS_DEFAULT };
   invariant(Number.isSafeInteger(limits.bodyBytesMax) && limits.bodyBytesMax >= 0, 'the body limit is a byte count');
+  invariant(limits.bodyBytesMax <= SERVICE_BUS_BODY_BYTES_CEILING, 'a body at the limit still fits one stream frame');
   invariant(Number.isSafeInteger(limits.timeoutMs) && limits.timeoutMs >= 1, 'the stream timeout is a positive number of milliseconds');
   return (target, request, response) => {
     proxyCall(hub, limits, target, request, response).catch((error: unknown) => {

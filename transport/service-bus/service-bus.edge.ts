@@ -6,6 +6,7 @@ import { err, invariant, ok, type Result } from '../../kernel/index.js';
 import type { QueryResponder } from '../stream/requests.js';
 import {
   EDGE_APP_TIMEOUT_MS_DEFAULT,
+  SERVICE_BUS_BODY_BYTES_CEILING,
   SERVICE_BUS_BODY_BYTES_MAX_DEFAULT,
   answerContent,
   bodyTooLargeMessage,
@@ -40,6 +41,7 @@ export interface ServiceBusResponderOptions {
 export function serviceBusResponder(options: ServiceBusResponderOptions = {}): QueryResponder {
   const limits = { bodyBytesMax: options.bodyBytesMax ?? SERVICE_BUS_BODY_BYTES_MAX_DEFAULT, timeoutMs: options.timeoutMs ?? EDGE_APP_TIMEOUT_MS_DEFAULT };
   invariant(Number.isSafeInteger(limits.bodyBytesMax) && limits.bodyBytesMax >= 0, 'the body limit is a byte count');
+  invariant(limits.bodyBytesMax <= SERVICE_BUS_BODY_BYTES_CEILING, 'a body at the limit still fits one stream frame');
   invariant(Number.isSafeInteger(limits.timeoutMs) && limits.timeoutMs >= 1, 'the app timeout is a positive number of milliseconds');
   return async (query) => {
     const target = query.target;

@@ -6,6 +6,12 @@ import { assertNever, err, isJsonObject, ok, type JsonObject, type JsonValue, ty
 
 /** Request and response bodies, each: 2 MiB is 2.7 MiB as base64, well inside the stream's 4 MiB frameBytesMax. */
 export const SERVICE_BUS_BODY_BYTES_MAX_DEFAULT = 2 * 1024 * 1024;
+/**
+ * The largest body limit either end accepts: its base64 (4/3), the headers (escaped, at most twice
+ * their bytes), the url and the envelope stay below the default 4 MiB frameBytesMax, so an answer
+ * is never a frame the session refuses to send.
+ */
+export const SERVICE_BUS_BODY_BYTES_CEILING = 2.5 * 1024 * 1024;
 /** All header names and values of one request or response together (Node's own parser stops at 16 KiB). */
 export const SERVICE_BUS_HEADER_BYTES_MAX = 64 * 1024;
 /** Header lines of one request or response. */

@@ -3,13 +3,16 @@
 // proxy must, and every stream answer mapped to the HTTP status the caller gets.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { err, ok } from '../../kernel/index.js';
-import { outcomeOf, resourceOf } from './service-bus.cloud.js';
+import { InvariantViolation, err, ok } from '../../kernel/index.js';
+import { nodeProxyHandler, outcomeOf, resourceOf } from './service-bus.cloud.js';
+import { serviceBusResponder } from './service-bus.edge.js';
+import { queryFrame } from '../frames/frame.js';
 import {
   answerContent,
   answerOf,
   callContent,
   callOf,
+  SERVICE_BUS_BODY_BYTES_CEILING,
   canonicalHeaderName,
   failureOfText,
   failureText,
@@ -140,5 +143,29 @@ describe('the cloud: outcomeOf', () => {
       expect(outcome.code).toBe(code);
       expect(outcome.message).toContain(words);
     }
+  });
+});
+
+describe('limits', () => {
+  it('a body at the ceiling, as base64 with full headers, fits the default 4 MiB frame', () => {
+    expect((SERVICE_BUS_BODY_BYTES_CEILING * 4) / 3 + 2 * 64 * 1024 + 8 * 1024 + 2048).toBeLessThan(4 * 1024 * 1024);
+  });
+
+  it('neither end accepts a body limit above the ceiling', () => {
+    expect(() => serviceBusResponder({ bodyBytesMax: SERVICE_BUS_BODY_BYTES_CEILING + 1 })).toThrow(InvariantViolation);
+    expect(() => nodeProxyHandler({ request: () => Promise.resolve(ok(null)) }, { bodyBytesMax: SERVICE_BUS_BODY_BYTES_CEILING + 1 })).toThrow(InvariantViolation);
+    expect(() => serviceBusResponder({ bodyBytesMax: SERVICE_BUS_BODY_BYTES_CEILING })).not.toThrow();
+  });
+});
+
+describe('the edge: serviceBusResponder', () => {
+  it('answers only service-bus queries; any other resource gets "edge answers no <resource> queries"', async () => {
+    const query = queryFrame({ msgId: 'm-1', timestampMs: 1 }, { source: 'cloudhub', group: 'resource', resource: { kind: 'object', namespace: 'default', type: 'configmap', name: 'app-cfg' }, content: null });
+    expect(await serviceBusResponder()(query)).toEqual(err('edge answers no default/configmap/app-cfg queries'));
+  });
+
+  it('refuses a malformed call without calling anything, naming the cause', async () => {
+    const query = queryFrame({ msgId: 'm-1', timestampMs: 1 }, { source: 'router_servicebus', group: 'user', resource: { kind: 'serviceBus', port: 8080, path: '/temp' }, content: { method: 'GET', url: '/other' } });
+    expect(await serviceBusResponder()(query)).toEqual(err('servicebus BadRequest: url must be /temp, optionally followed by ?query, at most 8192 characters'));
   });
 });
