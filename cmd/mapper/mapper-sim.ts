@@ -1,7 +1,7 @@
 // `edgehive mapper sim`: a simulated device speaking KubeEdge's MQTT twin topics as an MQTT-era
 // mapper does; the thin MQTT shell around the pure rules in mapper-sim.step.ts and mapper-sim.messages.ts.
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
-import { randomIds, systemClock, type Clock, type Ids, type JsonObject } from '../../kernel/index.js';
+import { invariant, randomIds, systemClock, type Clock, type Ids, type JsonObject } from '../../kernel/index.js';
 import { MQTT_PAYLOAD_BYTES_MAX_DEFAULT, deviceTopics, type DeviceId } from '../../transport/index.js';
 import { parseEdgeAnswer, stateUpdateMessage, twinGetMessage, twinUpdateMessage, type EdgeAnswerKind } from './mapper-sim.messages.js';
 import { checkMapperSimOptions, parseMapperSimFlags, redactUrl, type MapperSimFlags, type MapperSimOptions } from './mapper-sim.options.js';
@@ -63,6 +63,7 @@ export async function runMapperSim(options: MapperSimOptions, io: MapperIo, stop
     io.err(`mapper: ${device.error}`);
     return 2;
   }
+  invariant(deps.retryDelayMsMin > 0 && deps.retryDelayMsMin <= deps.retryDelayMsMax, 'the reconnect back-off is positive and bounded');
   if (stop.aborted) return 0;
   const link = openLink(options, device.value, io, deps);
   const timer = setInterval(() => link.tick(), options.intervalMs);
@@ -103,10 +104,11 @@ function openLink(options: MapperSimOptions, device: DeviceId, io: MapperIo, dep
     if (Object.keys(output.actuals).length > 0) publish(deviceTopics.twinUpdate(device), twinUpdateMessage(deps.ids.next(), deps.clock.nowMs(), output.actuals));
   };
 
+  // One line per distinct error: a broker that stays away refuses every attempt alike.
   client.on('error', (error) => {
-    if (client.connected || error.message === lastConnectError) return;
+    if (error.message === lastConnectError) return;
     lastConnectError = error.message;
-    io.err(`mapper: cannot connect to ${url}: ${error.message}; retrying`);
+    io.err(client.connected ? `mapper: link to ${url} failed: ${error.message}` : `mapper: cannot connect to ${url}: ${error.message}; retrying`);
   });
   // Each attempt sets the wait before the next one: exponential back-off, bounded.
   client.on('reconnect', () => {
