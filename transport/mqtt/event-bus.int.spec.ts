@@ -143,6 +143,16 @@ describe('publishing', () => {
     expect(app.received[0]?.payload.toString()).toBe('{"event_id":"e1"}');
   });
 
+  it('refuses a topic the broker would close the connection for (wildcard, empty) as a value, and stays connected', async () => {
+    const b = await broker();
+    const { bus, messages, disconnects } = await connectedBus({ url: b.url });
+    expect(await bus.publish('$hw/events/device/+/+/twin/update/result', '{}')).toEqual({ ok: false, error: expect.stringContaining('wildcard') });
+    expect(await bus.publish('', '{}')).toMatchObject({ ok: false });
+    expect(await bus.publish(MARKER, '{}')).toEqual({ ok: true, value: undefined });
+    await until('its own marker back through $hw/events/upload/#', () => markerSeen(messages));
+    expect(disconnects).toEqual([]);
+  });
+
   it('keeps publishes made while the link is down and delivers them after it reconnects', async () => {
     const b = await broker();
     const link = await startCuttableLink(b.port);

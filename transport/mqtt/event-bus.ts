@@ -71,6 +71,26 @@ export function readInboundPayload(bytes: Uint8Array, bytesMax: number): Result<
   }
 }
 
+/** MQTT's limit on a topic name's UTF-8 length. */
+const TOPIC_BYTES_MAX = 65_535;
+/** Brokers cap topic depth (aedes at 100 levels) and close the connection of a client that goes deeper. */
+const TOPIC_LEVELS_MAX = 100;
+
+/**
+ * Whether a broker will take `topic` as a PUBLISH topic name. A broker closes the connection on a
+ * bad one (no wildcards, not empty, no NUL, bounded) and mqtt.js would resend it after every
+ * reconnect, so the bus refuses it up front.
+ */
+export function checkPublishTopic(topic: string): Result<void, string> {
+  if (topic === '') return err('a publish topic is not empty');
+  if (/[+#\u0000]/.test(topic)) return err(`publish topic ${JSON.stringify(clip(topic, TOPIC_LOGGED_CHARS_MAX))} has a wildcard or NUL`);
+  if (Buffer.byteLength(topic, 'utf8') > TOPIC_BYTES_MAX) return err(`a publish topic is at most ${TOPIC_BYTES_MAX} bytes`);
+  if (topic.split('/').length > TOPIC_LEVELS_MAX) return err(`a publish topic has at most ${TOPIC_LEVELS_MAX} levels`);
+  // A lone surrogate would go out as U+FFFD, a different topic.
+  if (Buffer.from(topic, 'utf8').toString('utf8') !== topic) return err('a publish topic is well-formed Unicode');
+  return ok(undefined);
+}
+
 /** A topic with its device id or node name levels replaced by `+`, so unserved topics are logged once per kind, not once per device. */
 export function topicShape(topic: string): string {
   const levels = topic.split('/');
@@ -172,9 +192,11 @@ export class EventBus extends EventEmitter<EventBusEvents> {
     return this.#connected;
   }
 
-  /** Publishes at QoS 1; resolves ok once the broker acknowledged, err when the bus closed first or too many publishes wait. */
+  /** Publishes at QoS 1; resolves ok once the broker acknowledged, err for a topic no broker takes, when the bus closed first or too many publishes wait. */
   publish(topic: string, payload: string): Promise<Result<void, string>> {
     if (this.#closed) return Promise.resolve(err('the event bus is closed'));
+    const topicChecked = checkPublishTopic(topic);
+    if (!topicChecked.ok) return Promise.resolve(topicChecked);
     if (this.#unacked.size >= this.#publishQueuedMax) {
       return Promise.resolve(err(`${this.#unacked.size} publishes already wait for the broker (publishQueuedMax ${this.#publishQueuedMax})`));
     }

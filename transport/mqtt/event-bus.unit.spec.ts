@@ -3,7 +3,7 @@
 // property that reading arbitrary bytes never throws and agrees with the size limit.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { EVENT_BUS_BACKOFF, parseBrokerUrl, readInboundPayload, reconnectDelayMs, topicShape } from './event-bus.js';
+import { EVENT_BUS_BACKOFF, checkPublishTopic, parseBrokerUrl, readInboundPayload, reconnectDelayMs, topicShape } from './event-bus.js';
 
 const bytes = (text: string): Uint8Array => new TextEncoder().encode(text);
 
@@ -71,6 +71,25 @@ describe('parseBrokerUrl', () => {
     expect(parseBrokerUrl('127.0.0.1:1883').ok).toBe(false);
     expect(parseBrokerUrl('http://127.0.0.1:1883')).toMatchObject({ ok: false, error: expect.stringContaining('http:') });
     expect(parseBrokerUrl('not a url').ok).toBe(false);
+  });
+});
+
+describe('checkPublishTopic', () => {
+  it('takes the edge’s answer topics', () => {
+    expect(checkPublishTopic('$hw/events/device/default/thermo-1/twin/update/result')).toEqual({ ok: true, value: undefined });
+    expect(checkPublishTopic('$hw/events/node/edge-1/membership/updated')).toEqual({ ok: true, value: undefined });
+  });
+
+  it('refuses what a broker would answer by closing the connection: empty, wildcards, NUL, too deep, too long', () => {
+    for (const bad of ['', 'a/+', '#', 'a/#', 'a\u0000b', Array.from({ length: 101 }, () => 'l').join('/'), 'x'.repeat(65_536)]) {
+      expect(checkPublishTopic(bad).ok, bad.slice(0, 20)).toBe(false);
+    }
+    expect(checkPublishTopic(Array.from({ length: 100 }, () => 'l').join('/')).ok).toBe(true);
+  });
+
+  it('refuses a lone surrogate, which would go out as a different topic', () => {
+    expect(checkPublishTopic('a/\ud800').ok).toBe(false);
+    expect(checkPublishTopic('a/😀').ok).toBe(true);
   });
 });
 
