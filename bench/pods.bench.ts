@@ -119,7 +119,7 @@ async function startCluster(root: string, edgeDir: string, clis: RunningCli[]): 
   const streamUrl = (await cloud.waitForLine(/^Stream: /, CLI_START_TIMEOUT_MS)).slice('Stream: '.length);
   const token = await createJoinTokenInDataDir(cloudDir, { nowMs: Date.now() });
   if (!token.ok) throw new Error(`join token: ${token.error.message}`);
-  const edge = startEdgehive(['edge', '--cloud', streamUrl, '--name', NODE_NAME, '--data-dir', edgeDir, '--token', token.value.token, '--meta-server-port', '0']);
+  const edge = startEdgehive(['edge', '--mqtt-port', '0', '--cloud', streamUrl, '--name', NODE_NAME, '--data-dir', edgeDir, '--token', token.value.token, '--meta-server-port', '0']);
   clis.push(edge);
   await edge.waitForLine(/^linked \(/, CLI_START_TIMEOUT_MS);
   const kc = new KubeConfig();

@@ -9,6 +9,7 @@ import { rehydrationWorkload } from './workloads.js';
 import { apiServerFigures } from './apiserver.bench.js';
 import { streamFigureLines, streamFigures } from './stream.bench.js';
 import { podFigureLines, podFigures } from './pods.bench.js';
+import { deviceFigureLines, deviceFigures } from './devices.bench.js';
 import { cloudScaleFigureLines, cloudScaleFigures, cloudScaleRuns, type CloudScaleFigure } from './cloud-scale.bench.js';
 
 const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
@@ -42,6 +43,9 @@ stream.forEach((f) => console.log(streamFigureLines(f)));
 const pods = await podFigures();
 pods.forEach((f) => console.log(podFigureLines(f)));
 
+const devices = await deviceFigures();
+devices.forEach((f) => console.log(deviceFigureLines(f)));
+
 // The cloud at scale with N hollow edges, for each N (BENCH_CLOUD_SCALE_EDGES=20 for a quick run).
 // A run that fails (a phase past its bound) is reported and fails `npm run bench`, after the other figures are written.
 const cloudScale: CloudScaleFigure[] = [];
@@ -58,7 +62,7 @@ for (const edges of scale.edges) {
   }
 }
 
-const results = { at: new Date().toISOString(), node: process.version, cpus: cpus().length, figures, rehydration, apiServer, stream, pods, cloudScale, cloudScaleFailures };
+const results = { at: new Date().toISOString(), node: process.version, cpus: cpus().length, figures, rehydration, apiServer, stream, pods, devices, cloudScale, cloudScaleFailures };
 const dir = fileURLToPath(new URL('./results/', import.meta.url));
 mkdirSync(dir, { recursive: true });
 const file = `${dir}bench-${results.at.replace(/[:.]/g, '-')}.json`;

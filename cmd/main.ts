@@ -91,8 +91,13 @@ program
   .option('--meta-server-port <port>', 'port of the read-only local Kubernetes API on 127.0.0.1 (KubeEdge\'s MetaServer; 0: a free one)', '10550')
   .option('--no-meta-server', 'do not serve the local API')
   .option('--labels <k=v,...>', 'labels the node registers with, e.g. site=plant-3,zone=line-a (as keadm join --labels)')
+  .option('--mqtt-port <port>', 'port of the embedded MQTT broker on 127.0.0.1, printed as "mqtt mqtt://…" (KubeEdge\'s 1883 by default; 0: a free one)')
+  .option('--mqtt-username <name>', 'with --mqtt-password: the embedded broker accepts only clients presenting these credentials')
+  .option('--mqtt-password <password>', 'see --mqtt-username')
+  .option('--mqtt-url <url>', 'use an external MQTT broker instead of the embedded one, e.g. mqtt://user:pass@127.0.0.1:1883 (mosquitto)')
+  .option('--no-mqtt', 'no EventBus: device twins are kept and synced, but no MQTT client can reach them')
   .addOption(logLevelOption())
-  .action(async (options: { cloud: string; name: string; token?: string; bootstrap?: string; dataDir: string; metaServer: boolean; metaServerPort: string; labels?: string; logLevel: string }) => {
+  .action(async (options: { cloud: string; name: string; token?: string; bootstrap?: string; dataDir: string; metaServer: boolean; metaServerPort: string; labels?: string; mqtt: boolean; mqttPort?: string; mqttUsername?: string; mqttPassword?: string; mqttUrl?: string; logLevel: string }) => {
     const { runEdge } = await import('./edge/edge.js');
     process.exitCode = await runEdge(options, stdio, stopSignal(), logger(options.logLevel, 'edge'));
   });

@@ -3,11 +3,13 @@
 export { EdgeController, type EdgeControllerOptions } from './edge-controller/edge-controller.js';
 export { ClusterView, type ViewedKind } from './edge-controller/cluster-view.js';
 export { EDGE_ROLE_LABEL, EdgeStatusWriter, type StatusWriterLog } from './edge-controller/status-writer.js';
+export { DeviceStatusWriter, type DeviceStatusWriterOptions } from './device-controller/device-status-writer.js';
 export { DEVICE_STATE_REPORTED, NODE_STATUS_REPORTED, POD_STATUS_REPORTED, POD_TERMINATION_COMPLETED, TWIN_REPORTED } from './reports/edge-reports.js';
 export { PodSupervisor, type PodSupervisorOptions, type SupervisorLog } from './edge-pods/pod-supervisor.js';
 export { launchOf, quantityBytes, type HeldObjects } from './edge-pods/container-launch.js';
 export { reflect, type ReflectorEvent, type ReflectorOptions } from './kube/reflector.js';
 export { LocalView, type HeldEntry } from './edge-pods/local-view.js';
+export { DeviceTwinHost, TWIN_DEVICES_MAX, TWIN_MAILBOX_MESSAGES_MAX, TWIN_MESSAGES_WAITING_MAX, type DeviceTwinHostOptions, type TwinSummary } from './edge-devices/twin-host.js';
 export { nodeStatusReport, observedConditions, type HostFacts, type HostPressure } from './edge-pods/node-status.js';
 export { NodeAgent, type NodeAgentOptions } from './edge-pods/node-agent.js';
 export { NODE_LEASE_DURATION_SECONDS, NODE_LEASE_NAMESPACE, NodeLeaseWriter } from './edge-controller/lease-responder.js';

@@ -70,3 +70,6 @@ export {
   inboundFilters,
   parseDeviceTopic,
 } from './mqtt/device-topics.js';
+export { startEmbeddedBroker, type EmbeddedBroker, type EmbeddedBrokerOptions, type BrokerStartError } from './mqtt/embedded-broker.js';
+export { EventBus, type EventBusOptions } from './mqtt/event-bus.js';
+export { serviceBusResponder, nodeProxyHandler, type NodeProxyHandler, type ServiceBusResponderOptions } from './service-bus/index.js';

@@ -58,7 +58,7 @@ describe('edgehive cloud --kubeconfig', () => {
 
     const token = await createJoinTokenInDataDir(cloudDir, { nowMs: Date.now() });
     if (!token.ok) throw new Error(token.error.message);
-    edge = startEdgehive(['edge', '--cloud', streamUrl, '--name', 'far-edge', '--data-dir', edgeDir(), '--token', token.value.token, '--no-meta-server']);
+    edge = startEdgehive(['edge', '--mqtt-port', '0', '--cloud', streamUrl, '--name', 'far-edge', '--data-dir', edgeDir(), '--token', token.value.token, '--no-meta-server']);
     await edge.waitForLine(/^linked \(/, 40_000);
     await untilKubectl(['get', 'node', 'far-edge', '-o', 'jsonpath={.status.conditions[?(@.type=="Ready")].status}'], (out) => out === 'True', 'far-edge Ready');
 

@@ -47,7 +47,7 @@ beforeAll(async () => {
   for (const name of EDGES) {
     const token = await createJoinTokenInDataDir(join(root, 'cloud-b'), { nowMs: Date.now() });
     if (!token.ok) throw new Error(token.error.message);
-    edges.set(name, startEdgehive(['edge', '--cloud', cloudList, '--name', name, '--data-dir', edgeDir(name), '--token', token.value.token, '--no-meta-server']));
+    edges.set(name, startEdgehive(['edge', '--mqtt-port', '0', '--cloud', cloudList, '--name', name, '--data-dir', edgeDir(name), '--token', token.value.token, '--no-meta-server']));
   }
   for (const edge of edges.values()) await edge.waitForLine(/^linked \(/, 40_000);
   kubectl = kubectlRunner(requireKubectl('1.32'), kubeconfig, join(root, 'home'), join(root, 'kube-cache'));

@@ -8,7 +8,7 @@ import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { ApiextensionsV1Api, CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
-import { CONTROLLERS_LEASE, EdgeController, KeepAliveKubeConfig, EdgeStatusWriter, LeaderElector, LeaseHolder, NodeLeaseWriter, NodeStreamLeases, kubeLeaseStore, validateLeaseTiming, type LeaseTiming } from '../../projections/index.js';
+import { CONTROLLERS_LEASE, DeviceStatusWriter, EdgeController, KeepAliveKubeConfig, EdgeStatusWriter, LeaderElector, LeaseHolder, NodeLeaseWriter, NodeStreamLeases, kubeLeaseStore, validateLeaseTiming, type LeaseTiming } from '../../projections/index.js';
 import { leaseOwnership } from './stream-ownership.js';
 import { CloudLinkRecorder, openCloudJournal, parseJournalTarget, type CloudJournalTarget } from './cloud-journal.js';
 import { startControlLoops } from './control-loops.js';
@@ -27,7 +27,9 @@ import {
   startNodeBootstrapServer,
   podLogHandler,
   podUpgradeHandler,
+  nodeProxyHandler,
   type CloudPodStreamDeps,
+  type UpEffects,
   type BootstrapServer,
   type MtlsStreamServer,
 } from '../../transport/index.js';
@@ -115,7 +117,12 @@ async function startEmbeddedApi(dataDir: string, port: number, insecure: boolean
     podNode: (namespace, name) => late.podNode(namespace, name),
     openByteStream: (node, request) => (late.hub === undefined ? Promise.resolve(err({ kind: 'StreamStopped' as const, message: 'the cloud is still starting' })) : late.hub.openByteStream(node, request, BYTE_STREAM_OPEN_TIMEOUT_MS)),
   };
-  const started = await startEmbeddedApiServer({ dataDir, port, insecure, podStreams: podLogHandler(tunnel), podUpgrades: podUpgradeHandler(tunnel) });
+  // KubeEdge's ServiceBus, kubectl-native: /api/v1/nodes/<node>:<port>/proxy/<path> reaches an HTTP app on that edge.
+  const serviceBus = nodeProxyHandler({
+    request: (node, request, timeoutMs) => (late.hub === undefined ? Promise.resolve(err({ kind: 'StreamStopped' as const, message: 'the cloud is still starting' })) : late.hub.request(node, request, timeoutMs)),
+    isLinked: (node) => late.hub?.isLinked(node) ?? false,
+  });
+  const started = await startEmbeddedApiServer({ dataDir, port, insecure, podStreams: podLogHandler(tunnel), podUpgrades: podUpgradeHandler(tunnel), nodeProxy: serviceBus });
   if (!started.ok) return err(started.error);
   const server = started.value;
   const kc = new KeepAliveKubeConfig();
@@ -231,6 +238,8 @@ async function startStreamSide(dataDir: string, clusterId: string, kc: KubeConfi
   // NodeSync lives in the API (DESIGN.md, Scaling), so any cloud process can take a node over.
   const crd = await ensureNodeSyncCrd(kc);
   if (!crd.ok) return crd;
+  const deviceCrds = await ensureDeviceCrds(kc);
+  if (!deviceCrds.ok) return deviceCrds;
   const journal = await openCloudJournal(control.journal);
   if (!journal.ok) return journal;
   const links = new CloudLinkRecorder(journal.value, log);
@@ -270,7 +279,13 @@ async function startStreamSide(dataDir: string, clusterId: string, kc: KubeConfi
     return err(`the Kubernetes API at ${kc.getCurrentCluster()?.server ?? '?'} could not be listed within ${API_SYNC_TIMEOUT_MS / 1000} s`);
   }
   const heartbeats = new NodeLeaseWriter(kc, () => Date.now());
-  hub = new CloudHub({ clusterId, nodeSync, ownership, desired: controller, effects: new EdgeStatusWriter(kc, log, (node) => hub?.isDecommissioned(node) !== true),
+  // KubeEdge's EdgeController and DeviceController, upstream halves: each up event to the writer of its kind.
+  const statuses = new EdgeStatusWriter(kc, log, (node) => hub?.isDecommissioned(node) !== true);
+  const deviceStatuses = new DeviceStatusWriter(kc, log);
+  const effects: UpEffects = {
+    perform: (node, journalId, seq, event) => (deviceStatuses.handles(event.type) ? deviceStatuses : statuses).perform(node, journalId, seq, event),
+  };
+  hub = new CloudHub({ clusterId, nodeSync, ownership, desired: controller, effects,
     respond: (node, query) => (query.target.kind === 'object' && query.target.type === 'lease' ? heartbeats.renew(node, query.content) : Promise.resolve(err(`this cloud answers no ${query.route.resource} queries`))), authorization: controller.view, log });
   late.hub = hub;
   hub.on('linked', (node, mode) => void links.record(node, { type: 'RecordLinked', at: at(), mode, process: control.identity }));
@@ -344,22 +359,38 @@ const CRD_ESTABLISH_TIMEOUT_MS = 10_000;
  * real cluster gets it from the first cloud process), and waits until it is served.
  */
 async function ensureNodeSyncCrd(kc: KubeConfig): Promise<Result<void, string>> {
+  return ensureBundledCrd(kc, { kind: 'NodeSync', group: 'edgehive.io', version: 'v1alpha1', plural: 'nodesyncs' });
+}
+
+/**
+ * Installs KubeEdge's Device and DeviceModel CRDs (devices.kubeedge.io v1beta1) where the cluster
+ * lacks them, as `keadm init` would, so Devices can be applied against a plain cluster too.
+ */
+async function ensureDeviceCrds(kc: KubeConfig): Promise<Result<void, string>> {
+  const device = await ensureBundledCrd(kc, { kind: 'Device', group: 'devices.kubeedge.io', version: 'v1beta1', plural: 'devices' });
+  if (!device.ok) return device;
+  return ensureBundledCrd(kc, { kind: 'DeviceModel', group: 'devices.kubeedge.io', version: 'v1beta1', plural: 'devicemodels' });
+}
+
+/** Installs a CRD this build bundles unless the API serves it already, and waits until it is served. */
+async function ensureBundledCrd(kc: KubeConfig, crd: { readonly kind: string; readonly group: string; readonly version: string; readonly plural: string }): Promise<Result<void, string>> {
+  const name = `${crd.plural}.${crd.group}`;
   const objects = kc.makeApiClient(CustomObjectsApi);
-  const served = (): Promise<boolean> => objects.listClusterCustomObject({ group: 'edgehive.io', version: 'v1alpha1', plural: 'nodesyncs', limit: 1 }).then(() => true, () => false);
+  const served = (): Promise<boolean> => objects.listClusterCustomObject({ group: crd.group, version: crd.version, plural: crd.plural, limit: 1 }).then(() => true, () => false);
   if (await served()) return ok(undefined);
-  const manifest = loadBundledCrds().find((crd) => (crd['metadata'] as { name?: unknown } | undefined)?.name === 'nodesyncs.edgehive.io');
-  if (manifest === undefined) return err('the NodeSync CRD manifest is missing from this build');
+  const manifest = loadBundledCrds().find((bundled) => (bundled['metadata'] as { name?: unknown } | undefined)?.name === name);
+  if (manifest === undefined) return err(`the ${crd.kind} CRD manifest is missing from this build`);
   try {
     await kc.makeApiClient(ApiextensionsV1Api).createCustomResourceDefinition({ body: manifest as never });
   } catch (error) {
-    if ((error as { code?: number }).code !== 409) return err(`cannot install the NodeSync CRD (nodesyncs.edgehive.io): ${(error as Error).message}`);
+    if ((error as { code?: number }).code !== 409) return err(`cannot install the ${crd.kind} CRD (${name}): ${(error as Error).message}`);
   }
   const deadline = performance.now() + CRD_ESTABLISH_TIMEOUT_MS;
   while (performance.now() < deadline) {
     if (await served()) return ok(undefined);
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
-  return err(`the NodeSync CRD (nodesyncs.edgehive.io) was not served within ${CRD_ESTABLISH_TIMEOUT_MS / 1000} s`);
+  return err(`the ${crd.kind} CRD (${name}) was not served within ${CRD_ESTABLISH_TIMEOUT_MS / 1000} s`);
 }
 
 /**

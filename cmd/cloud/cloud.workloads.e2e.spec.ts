@@ -56,7 +56,7 @@ beforeAll(async () => {
   for (const name of EDGES) {
     const token = await createJoinTokenInDataDir(cloudDir, { nowMs: Date.now() });
     if (!token.ok) throw new Error(token.error.message);
-    const edge = startEdgehive(['edge', '--cloud', streamUrl, '--name', name, '--data-dir', edgeDir(name), '--token', token.value.token, '--no-meta-server']);
+    const edge = startEdgehive(['edge', '--mqtt-port', '0', '--cloud', streamUrl, '--name', name, '--data-dir', edgeDir(name), '--token', token.value.token, '--no-meta-server']);
     edges.set(name, edge);
   }
   for (const edge of edges.values()) await edge.waitForLine(/^linked \(/, 40_000);

@@ -90,7 +90,7 @@ it('an edge killed while the cloud is down comes back with its pods and local AP
   const bootstrapPort = portOf(await cloud.waitForLine(/^Join: /));
   const token = await createJoinTokenInDataDir(cloudDir, { nowMs: Date.now() });
   if (!token.ok) throw new Error(token.error.message);
-  const edgeArgs = ['edge', '--cloud', streamUrl, '--name', 'edge-1', '--data-dir', edgeDir, '--meta-server-port', '0'];
+  const edgeArgs = ['edge', '--mqtt-port', '0', '--cloud', streamUrl, '--name', 'edge-1', '--data-dir', edgeDir, '--meta-server-port', '0'];
   let edge = started([...edgeArgs, '--token', token.value.token]);
   await edge.waitForLine(/^linked \(/, 40_000);
   const kubectl = kubectlRunner(requireKubectl('1.32'), kubeconfig, join(root, 'home'), join(root, 'cache'));

@@ -46,7 +46,7 @@ function startCloud(ports: readonly string[]): RunningCli {
 }
 
 function startEdge(name: string, cloudUrls: string, bootstrapUrls: string | undefined, token: string): RunningCli {
-  const args = ['edge', '--cloud', cloudUrls, '--name', name, '--data-dir', join(root, name), '--meta-server-port', '0', '--token', token];
+  const args = ['edge', '--mqtt-port', '0', '--cloud', cloudUrls, '--name', name, '--data-dir', join(root, name), '--meta-server-port', '0', '--token', token];
   const edge = startEdgehive([...args, ...(bootstrapUrls === undefined ? [] : ['--bootstrap', bootstrapUrls])]);
   children.push(edge);
   return edge;

@@ -36,7 +36,7 @@ afterAll(() => {
 });
 
 function startEdge(name: string, dataDir: string, token?: string): RunningCli {
-  const edge = startEdgehive(['edge', '--cloud', streamUrl, '--name', name, '--data-dir', dataDir, '--meta-server-port', '0', ...(token === undefined ? [] : ['--token', token])]);
+  const edge = startEdgehive(['edge', '--mqtt-port', '0', '--cloud', streamUrl, '--name', name, '--data-dir', dataDir, '--meta-server-port', '0', ...(token === undefined ? [] : ['--token', token])]);
   edges.push(edge);
   return edge;
 }
@@ -81,7 +81,7 @@ it('exits 1 with the reason on a garbage token (the parser\'s), an expired one (
   expect((await joinCluster({ cloudUrl: bootstrapUrl, token: (await freshToken()).token, nodeName: 'edge-o', dataDir: otherDir })).ok).toBe(true);
   const fresh = (await freshToken()).token;
 
-  const edge = (name: string, dataDir: string, token: string) => runCli(['edge', '--cloud', streamUrl, '--name', name, '--data-dir', dataDir, '--token', token]);
+  const edge = (name: string, dataDir: string, token: string) => runCli(['edge', '--mqtt-port', '0', '--cloud', streamUrl, '--name', name, '--data-dir', dataDir, '--token', token]);
   const [garbage, late, impostor] = await Promise.all([
     edge('edge-g', join(root, 'edge-g'), 'not-a-token'),
     edge('edge-e', join(root, 'edge-e'), expired.token),

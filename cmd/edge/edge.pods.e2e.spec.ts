@@ -35,7 +35,7 @@ beforeAll(async () => {
   streamUrl = (await cloud.waitForLine(/^Stream: /)).slice('Stream: '.length);
   const token = await createJoinTokenInDataDir(cloudDir, { nowMs: Date.now() });
   if (!token.ok) throw new Error(token.error.message);
-  edge = startEdgehive(['edge', '--cloud', streamUrl, '--name', 'edge-1', '--data-dir', edgeDir(), '--token', token.value.token, '--meta-server-port', '0', '--labels', 'site=plant-3']);
+  edge = startEdgehive(['edge', '--mqtt-port', '0', '--cloud', streamUrl, '--name', 'edge-1', '--data-dir', edgeDir(), '--token', token.value.token, '--meta-server-port', '0', '--labels', 'site=plant-3']);
   metaServerUrl = (await edge.waitForLine(/^metaserver /, 40_000)).slice('metaserver '.length);
   await edge.waitForLine(/^linked \(/, 40_000);
   kubectl = kubectlRunner(requireKubectl('1.32'), kubeconfig, join(root, 'home'), join(root, 'kube-cache'));
@@ -227,7 +227,7 @@ describe('pods on an edge node', () => {
     await new Promise((resolve) => edge.child.once('exit', resolve));
     await watch.waitFor((out) => /edge-1\s+NotReady\b/.test(out), 45_000);
     expect(await kubectlOk(['get', 'node', 'edge-1', '-o', 'jsonpath={.spec.taints[*].key}:{.spec.taints[*].effect}'])).toBe('node.kubernetes.io/unreachable:NoSchedule');
-    edge = startEdgehive(['edge', '--cloud', streamUrl, '--name', 'edge-1', '--data-dir', edgeDir(), '--meta-server-port', '0', '--labels', 'site=plant-3']);
+    edge = startEdgehive(['edge', '--mqtt-port', '0', '--cloud', streamUrl, '--name', 'edge-1', '--data-dir', edgeDir(), '--meta-server-port', '0', '--labels', 'site=plant-3']);
     await edge.waitForLine(/^linked \(/, 40_000);
     // Ready again after NotReady: the watch prints the node's rows in order.
     await watch.waitFor((out) => /edge-1\s+NotReady\b[\s\S]*edge-1\s+Ready\b/.test(out), 30_000);
@@ -254,7 +254,7 @@ describe('pods on an edge node', () => {
     // the pod stays stopped and the node is not registered behind the cluster's back.
     edge.child.kill('SIGKILL');
     await new Promise((resolve) => edge.child.once('exit', resolve));
-    edge = startEdgehive(['edge', '--cloud', streamUrl, '--name', 'edge-1', '--data-dir', edgeDir(), '--meta-server-port', '0']);
+    edge = startEdgehive(['edge', '--mqtt-port', '0', '--cloud', streamUrl, '--name', 'edge-1', '--data-dir', edgeDir(), '--meta-server-port', '0']);
     await edge.waitForLine(/^node deleted in the cluster; its pods stay stopped/, 40_000);
     await edge.waitForLine(/^node deleted in the cluster \(/, 20_000);
     expect(await edgeProcesses(uid)).toEqual([]);

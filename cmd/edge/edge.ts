@@ -22,6 +22,7 @@ import {
   openEdgeSyncJournal,
   renewNodeCertificate,
   servePodStreams,
+  serviceBusResponder,
   type EdgeHubOptions,
   type NodeCredentials,
   type SessionEnd,
@@ -29,6 +30,7 @@ import {
   type UpEvent,
 } from '../../transport/index.js';
 import { scheduleCertificateRotation, type RotationPorts } from './edge.rotation.js';
+import { parseMqttSettings, startEdgeDevices, type MqttSettings } from './edge.devices.js';
 import { bootstrapOrder, nextCloud, parseEdgeUrls, triesNextBootstrap, type CloudAttemptEnd, type EdgeUrls } from './edge.urls.js';
 
 export interface EdgeOptions {
@@ -45,6 +47,12 @@ export interface EdgeOptions {
   readonly metaServerPort?: string;
   /** `--labels k=v,k2=v2`: labels the node registers with (kubelet's --node-labels, keadm join --labels). */
   readonly labels?: string;
+  /** `--no-mqtt` (false), `--mqtt-url`, `--mqtt-port`, `--mqtt-username`, `--mqtt-password`: the EventBus's broker. */
+  readonly mqtt?: boolean;
+  readonly mqttUrl?: string;
+  readonly mqttPort?: string;
+  readonly mqttUsername?: string;
+  readonly mqttPassword?: string;
 }
 
 export interface EdgeIo {
@@ -75,6 +83,8 @@ export async function runEdge(options: EdgeOptions, io: EdgeIo, stop: AbortSigna
   if (!metaServerPort.ok) return fail(io, metaServerPort.error);
   const labels = parseNodeLabels(options.labels ?? '');
   if (!labels.ok) return fail(io, labels.error);
+  const mqtt = parseMqttSettings(options);
+  if (!mqtt.ok) return fail(io, mqtt.error);
   const dataDir = resolve(options.dataDir);
   const existing = await existingCredentials(dataDir, options, io);
   if (!existing.ok) return fail(io, existing.error);
@@ -93,7 +103,7 @@ export async function runEdge(options: EdgeOptions, io: EdgeIo, stop: AbortSigna
     await journal.value.store.close();
     return fail(io, `the process runtime cannot start: ${runtime.error.message}`);
   }
-  const link = await startLink({ nodeName: options.name, dataDir, urls: urls.value, credentials: credentials.value, journal: journal.value, runtime: runtime.value, metaServerPort: metaServerPort.value, labels: labels.value, io, log });
+  const link = await startLink({ nodeName: options.name, dataDir, urls: urls.value, credentials: credentials.value, journal: journal.value, runtime: runtime.value, metaServerPort: metaServerPort.value, labels: labels.value, mqtt: mqtt.value, io, log });
   if (!link.ok) {
     await runtime.value.close();
     await journal.value.store.close();
@@ -201,6 +211,7 @@ interface LinkContext {
   /** Undefined: no local API. */
   readonly metaServerPort: number | undefined;
   readonly labels: Readonly<Record<string, string>>;
+  readonly mqtt: MqttSettings;
   readonly io: EdgeIo;
   readonly log: Logger;
 }
@@ -221,6 +232,8 @@ async function startLink(context: LinkContext): Promise<Result<{ stop(): Promise
     journal: context.journal.sync,
     // kubectl logs/exec, relayed by the cloud, served from the runtime.
     byteStream: servePodStreams(context.runtime, { pod: (namespace, name) => podOf(view, namespace, name) }),
+    // KubeEdge's ServiceBus: the cloud calls HTTP apps on this host's loopback through the stream.
+    respond: serviceBusResponder({}),
     log,
   });
   const host = new ActorHost({ store: context.journal.store, clock: systemClock, ids: randomIds, origin: nodeName });
@@ -252,8 +265,12 @@ async function startLink(context: LinkContext): Promise<Result<{ stop(): Promise
   // A node deleted in the cluster keeps its pods stopped, across restarts, until the cloud accepts it again.
   await supervisor.start(node.decommissioned ? [] : view.pods());
   io.out(node.decommissioned ? 'node deleted in the cluster; its pods stay stopped until it is accepted again' : `pods: ${supervisor.states().size} from the journal`);
+  // Device twins: MQTT for mappers and apps, journaled actors, reports up through the outbox.
+  const devices = await startEdgeDevices({ nodeName, host, view, report: (events) => hub.report(events), settings: context.mqtt, io, log });
   hub.on('desired', (changes) => {
-    if (view.apply(changes)) void supervisor.reconcile(view.pods());
+    const changed = view.applyChanges(changes);
+    if (changed.pods) void supervisor.reconcile(view.pods());
+    if (changed.devices) devices.reconcile();
     local.refresh();
   });
   // The node's conditions as observed now; the actor journals changes, and the status goes up as a heartbeat.
@@ -336,6 +353,7 @@ async function startLink(context: LinkContext): Promise<Result<{ stop(): Promise
       clearInterval(leaseTimer);
       rotation.stop();
       await supervisor.stop();
+      await devices.stop();
       await hub.stop();
       await local.close();
     },

@@ -231,6 +231,12 @@ export class CloudHub extends EventEmitter<{ linked: [nodeName: string, mode: 'r
     return this.#decommissioned.has(nodeName);
   }
 
+  /** Whether the node's stream is linked to this process now (a request to it can be answered soon). */
+  isLinked(nodeName: string): boolean {
+    const entry = this.#nodes.get(nodeName);
+    return entry !== undefined && entry.session !== null;
+  }
+
   status(): readonly NodeStreamStatus[] {
     return [...this.#nodes.values()].map((entry) => ({
       nodeName: entry.name,
