@@ -385,7 +385,8 @@ export function convergenceFailures(world: TwinWorld): string[] {
     if (held.actual !== mapper) failures.push(`${name}: twin actual ${held.actual} but the mapper's last accepted value is ${mapper}`);
     const entry = entries.find((e) => e.propertyName === name);
     const reported = entry?.reported?.value ?? null;
-    const observedDesired = entry?.observedDesired?.value ?? null;
+    // An empty observedDesired is "no expectation" (the writer keeps an entry per live property to carry its fence).
+    const observedDesired = entry?.observedDesired?.value === '' ? null : (entry?.observedDesired?.value ?? null);
     if (reported !== held.actual) failures.push(`${name}: status reported ${reported} but the twin's actual is ${held.actual}`);
     if (observedDesired !== held.expected) failures.push(`${name}: status observedDesired ${observedDesired} but the twin's expected is ${held.expected}`);
   }

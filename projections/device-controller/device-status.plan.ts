@@ -12,9 +12,12 @@
 // schema leaves open is the string map `metadata` of each twin's `reported` and `observedDesired`,
 // so every entry carries key `edgehive.io/position` = `journalId/seq` of the write that made it.
 // Every write restamps all entries (a state-only write rewrites the stored twins with the new
-// stamp), so the entries always agree and name the last write. A device with no twin entries has
-// nowhere to hold a position: its writes go ahead unfenced, which only risks a stale `state` until
-// the next report (accepted; upstream fences nothing). Positions of two journals are ordered by the
+// stamp), so the entries always agree and name the last write. Every live property keeps an entry,
+// with an empty observedDesired when it has no value (the twin property found an older report
+// overwriting a status whose entries had all gone). A device with no live property at all has
+// nowhere to hold a position: its writes go ahead unfenced, and an older report applied again by a
+// stale writer can bring back its previous status until the edge's next report (upstream fences
+// nothing). Positions of two journals are ordered by the
 // node's journal lineage, as for pods (status-writer.position.ts).
 import { err, isJsonObject, ok, type JsonObject, type Result } from '../../kernel/index.js';
 import { arrayAt, objectAt, stringAt, uidOf } from '../kube/json-fields.js';
@@ -223,8 +226,9 @@ const propertyOrderOf = (device: unknown): string[] =>
     .filter((n): n is string => n !== undefined);
 
 /**
- * The `status.twins` a twin report makes: one entry per live property with a reported and/or an
- * observedDesired value, in the order of `spec.properties`, then the others by name.
+ * The `status.twins` a twin report makes: one entry per live property with its reported and
+ * observedDesired values (an empty observedDesired when it has neither), in the order of
+ * `spec.properties`, then the others by name.
  */
 export function twinsOf(report: TwinReport, propertyOrder: readonly string[], position: EdgePosition): JsonObject[] {
   const stamp = formatPosition(position);
@@ -233,11 +237,15 @@ export function twinsOf(report: TwinReport, propertyOrder: readonly string[], po
   const entries: JsonObject[] = [];
   for (const name of names) {
     const twin = report.twins.get(name);
-    if (twin === undefined || (twin.actual === undefined && twin.expected === undefined)) continue;
+    if (twin === undefined) continue;
+    // A live property with neither value still gets an entry, its observedDesired empty ("" is "no
+    // expectation", as a Device's desired ""): the entry carries the position, so a Device whose
+    // properties all lost their values stays fenced against an older report applied again.
+    const expected = twin.expected ?? (twin.actual === undefined ? { value: '', timestamp: undefined } : undefined);
     entries.push({
       propertyName: name,
       ...(twin.actual === undefined ? {} : { reported: sideEntry(twin.actual, twin.type, stamp) }),
-      ...(twin.expected === undefined ? {} : { observedDesired: sideEntry(twin.expected, twin.type, stamp) }),
+      ...(expected === undefined ? {} : { observedDesired: sideEntry(expected, twin.type, stamp) }),
     });
   }
   return entries;

@@ -69,7 +69,7 @@ const thermostatTwin: JsonObject = {
 };
 
 describe('given a Device never reported', () => {
-  it('a twin report writes one entry per live property: actual → reported, expected → observedDesired, metadata timestamp and type as strings, with the position', () => {
+  it('a twin report writes one entry per live property: actual → reported, expected → observedDesired (empty when neither), metadata timestamp and type as strings, with the position', () => {
     const status = written(planDeviceStatus(twinJob(twinData(thermostatTwin), 7), device()));
     const stamp = 'journal-a/7';
     expect(status).toEqual({
@@ -82,6 +82,8 @@ describe('given a Device never reported', () => {
         },
         // Not in spec.properties: after those, by name; its timestamp is the report's.
         { propertyName: 'battery', reported: { value: '88', metadata: { timestamp: '1717000000999', type: 'int', [DEVICE_POSITION_KEY]: stamp } } },
+        // Live with neither value: an empty observedDesired ("no expectation") that carries the position.
+        { propertyName: 'idle', observedDesired: { value: '', metadata: { type: 'string', [DEVICE_POSITION_KEY]: stamp } } },
       ],
     });
   });
