@@ -42,6 +42,16 @@ program
   });
 
 program
+  .command('up')
+  .description('run everything on this machine: the cloud with its embedded Kubernetes API, edge hosts with MQTT brokers, a simulated thermometer and a sample Deployment; prints the kubeconfig and what to try')
+  .option('--data-dir <dir>', 'where every process keeps its data (again: resume)', './.edgehive')
+  .option('--edges <n>', 'how many edge hosts (edge-1 … edge-N)', '2')
+  .action(async (options: { dataDir: string; edges: string }) => {
+    const { runUp } = await import('./up/up.js');
+    process.exitCode = await runUp(options, stdio, stopSignal());
+  });
+
+program
   .command('demo')
   .description('run a node, a pod and a device twin through a sample life on a fresh journal, then replay it')
   .option('--data-dir <dir>', 'where the sample journal is written', './.edgehive')
