@@ -27,7 +27,7 @@ import {
   type ModuleName,
   type WireGroup,
 } from './frame.js';
-import { formatWireResource, parseWireResource, type WireResource } from './resource.js';
+import { formatWireResource, parseUserResource, parseWireResource, type WireResource } from './resource.js';
 
 export { contentHash, desiredContentHash, desiredContentOf, canonicalJson, stripManagedFields } from './desired-content.js';
 
@@ -302,24 +302,28 @@ function readRoute(raw: Raw): Checked<ReadRoute> {
   }
   const resource = own(raw, 'resource');
   if (typeof resource !== 'string') return shape('route.resource', 'must be a string');
-  const target = parsedResource(resource);
+  const target = parsedResource(resource, wireGroup);
   if (!target.ok) return problem('badResource', 'route.resource', target.error.reason);
   const route: ReadRoute['route'] =
     isLabel(destination) && destination !== '' ? { source, destination, group: wireGroup, operation, resource } : { source, group: wireGroup, operation, resource };
   return ok({ route, target: target.value });
 }
 
-/** Resource strings parsed lately: a node's frames name the same few resources over and over. */
-const parsedResources = new Map<string, ReturnType<typeof parseWireResource>>();
+/** Resource strings parsed lately, per reading (group user, or the rest): a node's frames name the same few resources over and over. */
+const parsedResources = { user: new Map<string, ReturnType<typeof parseWireResource>>(), other: new Map<string, ReturnType<typeof parseWireResource>>() };
 const PARSED_RESOURCES_MAX = 4096;
 
-/** parseWireResource, remembered (its results are immutable, so they are shared). */
-function parsedResource(resource: string): ReturnType<typeof parseWireResource> {
-  let parsed = parsedResources.get(resource);
+/**
+ * parseWireResource, or parseUserResource in group user (where KubeEdge writes bare EventBus
+ * topics), remembered (its results are immutable, so they are shared).
+ */
+function parsedResource(resource: string, group: WireGroup): ReturnType<typeof parseWireResource> {
+  const cache = group === 'user' ? parsedResources.user : parsedResources.other;
+  let parsed = cache.get(resource);
   if (parsed === undefined) {
-    parsed = parseWireResource(resource);
-    if (parsedResources.size >= PARSED_RESOURCES_MAX) parsedResources.clear();
-    parsedResources.set(resource, parsed);
+    parsed = group === 'user' ? parseUserResource(resource) : parseWireResource(resource);
+    if (cache.size >= PARSED_RESOURCES_MAX) cache.clear();
+    cache.set(resource, parsed);
   }
   return parsed;
 }
@@ -384,8 +388,9 @@ function decodeKind(kind: FrameKind, header: BeehiveHeader, read: ReadRoute, con
     case 'synced':
       return decodeSessionFrame(kind, header, route, target, content);
     case 'upEvent':
-      if (target.kind !== 'object' && target.kind !== 'deviceEvent') return problem('badResource', 'route.resource', 'an up event names one object or device');
+      if (target.kind !== 'object' && target.kind !== 'deviceEvent' && target.kind !== 'eventBus') return problem('badResource', 'route.resource', 'an up event names one object, device or EventBus topic');
       if (target.kind === 'deviceEvent' && route.operation !== 'update') return shape('route.operation', 'device events are updates');
+      if ((target.kind === 'eventBus') !== (route.operation === 'upload')) return shape('route.operation', 'EventBus topics go up as uploads, and only they');
       return ok({ kind, header, route, content, target } as Frame);
     case 'downObject':
     case 'downTombstone':
@@ -393,7 +398,7 @@ function decodeKind(kind: FrameKind, header: BeehiveHeader, read: ReadRoute, con
     case 'query':
     case 'response':
     case 'error':
-      if (!isGroupOfResource(route.group, target)) return problem('badResource', 'route.resource', 'service-bus resources travel in group user, and only they');
+      if (!isGroupOfResource(route.group, target)) return problem('badResource', 'route.resource', 'service-bus and EventBus resources travel in group user, and only they');
       return decodeReply(kind, header, route, target, content);
   }
 }

@@ -62,6 +62,16 @@ const base = {
     route: { source: 'servicebus', group: 'user', operation: 'response', resource: '8080:/api/v1/temp' },
     content: { status_code: 200, header: { 'Content-Type': ['application/json'] }, body: 'eyJ0IjoyMX0=' },
   },
+  upload: {
+    header: { ...header, type: 'EventBusUploaded.v1', seq: 7 },
+    route: { source: 'eventbus', group: 'user', operation: 'upload', resource: '$hw/events/upload/temperature' },
+    content: { resource: '$hw/events/upload/temperature', topic: '$hw/events/upload/temperature', payload: '21.5' },
+  },
+  eventBusPublish: {
+    header: { ...header, sync: true },
+    route: { source: 'router_eventbus', group: 'user', operation: 'query', resource: 'default/configmap/app-cfg' },
+    content: { payload: 'on' },
+  },
 } satisfies Record<string, Wire>;
 type Base = keyof typeof base;
 
@@ -125,6 +135,8 @@ describe('round trips', () => {
       error: 'error',
       serviceBusQuery: 'query',
       serviceBusResponse: 'response',
+      upload: 'upEvent',
+      eventBusPublish: 'query',
     };
     for (const name of Object.keys(base) as Base[]) {
       const decoded = decodeFrame(JSON.stringify(base[name]), limits);
@@ -194,8 +206,13 @@ describe('malformed frames are refused with 1007 and an exact reason', () => {
     ['no group', edited('upEvent', 'route.group', undefined), shape('route.group', 'must be a string')],
     ['group bus', edited('upEvent', 'route.group', 'bus'), shape('route.group', '"bus" is not a group edgehive accepts')],
     ['an update in group user', edited('upEvent', 'route.group', 'user'), shape('route.operation', '"update" is not an operation of group user')],
-    ['a service-bus target in group resource', edited('serviceBusQuery', 'route.group', 'resource'), undecodable('badResource', 'route.resource', 'service-bus resources travel in group user, and only they')],
-    ['an object in group user', edited('query', 'route.group', 'user'), undecodable('badResource', 'route.resource', 'service-bus resources travel in group user, and only they')],
+    ['a service-bus target in group resource', edited('serviceBusQuery', 'route.group', 'resource'), undecodable('badResource', 'route.resource', 'service-bus and EventBus resources travel in group user, and only they')],
+    ['a topic with a wildcard in group user', edited('eventBusPublish', 'route.resource', 'lights/+/set'), undecodable('badResource', 'route.resource', 'an EventBus topic is 1-512 characters without wildcards or control characters')],
+    ['an upload topic in group resource', edited('upload', 'route.group', 'resource'), shape('route.operation', '"upload" is not an operation of group resource')],
+    ['an upload sent as an update', edited('upload', 'route.operation', 'update'), shape('route.operation', '"update" is not an operation of group user')],
+    ['a service-bus target uploaded', edited('upload', 'route.resource', '8080:/temp'), undecodable('badResource', 'route.resource', 'an up event names one object, device or EventBus topic')],
+    ['an EventBus topic reported as a pod', edited('upEvent', 'route.group', 'user'), shape('route.operation', '"update" is not an operation of group user')],
+    ['an upload without seq', edited('upload', 'header.seq', undefined), shape('header.seq', 'is required on upEvent frames')],
     ['a service-bus target with a query string', edited('serviceBusQuery', 'route.resource', '8080:/temp?unit=c'), undecodable('badResource', 'route.resource', 'service path must be an absolute URL path without query or fragment')],
     ['a service-bus target on port 0', edited('serviceBusResponse', 'route.resource', '0:/temp'), undecodable('badResource', 'route.resource', 'service port must be 1-65535 without leading zeros')],
     ['group toString', edited('upEvent', 'route.group', 'toString'), shape('route.group', '"toString" is not a group edgehive accepts')],
@@ -231,7 +248,7 @@ describe('malformed frames are refused with 1007 and an exact reason', () => {
     ['a cloud hello without clusterId', edited('cloudHello', 'content.clusterId', null), shape('content.clusterId', 'must be an id')],
     ['a cloud hello with a numeric journalId', edited('cloudHello', 'content.journalId', 3), shape('content.journalId', 'must be an id or null')],
     ['a cloud hello without upAcked', edited('cloudHello', 'content.upAcked', undefined), shape('content.upAcked', 'must be a safe integer >= 0')],
-    ['an up event for a list', edited('upEvent', 'route.resource', 'default/pod'), undecodable('badResource', 'route.resource', 'an up event names one object or device')],
+    ['an up event for a list', edited('upEvent', 'route.resource', 'default/pod'), undecodable('badResource', 'route.resource', 'an up event names one object, device or EventBus topic')],
     ['a device event inserted', edited('deviceEvent', 'route.operation', 'insert'), shape('route.operation', 'device events are updates')],
     ['a lease going down', edited('downObject', 'route.resource', 'default/lease/app-cfg'), undecodable('badResource', 'route.resource', 'type lease is never in a desired set')],
     ['a list going down', edited('downObject', 'route.resource', 'default/configmap'), undecodable('badResource', 'route.resource', 'a down frame names one object')],

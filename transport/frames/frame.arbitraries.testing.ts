@@ -31,6 +31,7 @@ import {
   DEVICE_EVENTS,
   RESOURCE_TYPES,
   type DeviceEventResource,
+  type EventBusResource,
   type ListResource,
   type ObjectResource,
   type ResourceType,
@@ -85,13 +86,31 @@ export const serviceBusResourceArbitrary: fc.Arbitrary<ServiceBusResource> = fc.
   port: fc.integer({ min: 1, max: 65_535 }),
   path: fc.array(fc.stringMatching(/^[A-Za-z0-9\-._~!$&'()*+,;=:@]{0,12}$|^%[0-9A-F]{2}$/), { maxLength: 6 }).map((segments) => `/${segments.join('/')}`),
 });
-/** Resources of groups resource and edgehive: everything but service-bus targets. */
+/** MQTT topic levels: printable text of any script, some of them empty or `$`-led, none with wildcards or control characters. */
+const topicLevelArbitrary = fc.oneof(
+  fc.stringMatching(/^[A-Za-z0-9_.$-]{0,10}$/),
+  fc.string({ unit: 'grapheme', maxLength: 6 }).filter((level) => !/[/+#\u0000-\u001f\u007f]/.test(level)),
+);
+/** Any topic the EventBus may publish on: it can read like any other resource string (`default/pod/web`). */
+export const eventBusResourceArbitrary: fc.Arbitrary<EventBusResource> = fc
+  .oneof(fc.array(topicLevelArbitrary, { minLength: 1, maxLength: 6 }).map((levels) => levels.join('/')), fc.constantFrom('default/pod/web', 'null/node/edge-1', 'k8s/ca.crt', 'device/default/t/state/update'))
+  .filter((topic) => topic.length > 0)
+  .map((topic) => ({ kind: 'eventBus' as const, topic }));
+/** An edge app's upload topic: `$hw/events/upload/…`. */
+export const uploadResourceArbitrary: fc.Arbitrary<EventBusResource> = fc
+  .array(topicLevelArbitrary, { minLength: 1, maxLength: 5 })
+  .map((levels) => `$hw/events/upload/${levels.join('/')}`)
+  .filter((topic) => topic.length > '$hw/events/upload/'.length)
+  .map((topic) => ({ kind: 'eventBus' as const, topic }));
+
+/** Resources of groups resource and edgehive: everything but service-bus targets and EventBus topics. */
 const resourceGroupResourceArbitrary: fc.Arbitrary<WireResource> = fc.oneof(
   objectResourceArbitrary,
   listResourceArbitrary,
   deviceEventResourceArbitrary,
   fc.constant({ kind: 'caCert' } as const),
 );
+/** Resources parseWireResource reads (EventBus topics are read in group user only). */
 export const wireResourceArbitrary: fc.Arbitrary<WireResource> = fc.oneof(resourceGroupResourceArbitrary, serviceBusResourceArbitrary);
 
 const desiredResourceArbitrary = objectResourceOf(DESIRED_RESOURCE_TYPES) as fc.Arbitrary<ObjectResource & { readonly type: DesiredResourceType }>;
@@ -144,7 +163,7 @@ const upEventArbitrary: fc.Arbitrary<Frame> = fc
   .record({
     stamp: stampArbitrary,
     source: fc.constantFrom(...UP_SOURCES),
-    resource: fc.oneof(objectResourceArbitrary, deviceEventResourceArbitrary),
+    resource: fc.oneof(objectResourceArbitrary, deviceEventResourceArbitrary, uploadResourceArbitrary),
     operation: fc.constantFrom(...UP_OPERATIONS),
     content: wireJsonArbitrary(),
     seq: seqArbitrary,
@@ -154,7 +173,7 @@ const upEventArbitrary: fc.Arbitrary<Frame> = fc
   .map(({ stamp, ack, resourceVersion, ...e }) =>
     upEventFrame(stamp, {
       ...e,
-      operation: e.resource.kind === 'deviceEvent' ? 'update' : e.operation,
+      operation: e.resource.kind === 'eventBus' ? 'upload' : e.resource.kind === 'deviceEvent' ? 'update' : e.operation,
       ...(ack === undefined ? {} : { ack }),
       ...(resourceVersion === undefined ? {} : { resourceVersion }),
     }),
@@ -218,7 +237,7 @@ export const queryFrameArbitrary: fc.Arbitrary<QueryFrame> = fc
     source: moduleArbitrary,
     target: fc.oneof(
       fc.record({ group: fc.constantFrom('resource' as const, 'edgehive' as const), resource: resourceGroupResourceArbitrary }),
-      fc.record({ group: fc.constant('user' as const), resource: serviceBusResourceArbitrary }),
+      fc.record({ group: fc.constant('user' as const), resource: fc.oneof(serviceBusResourceArbitrary, eventBusResourceArbitrary) }),
     ),
     content: wireJsonArbitrary(),
     ack: optional(positionArbitrary),

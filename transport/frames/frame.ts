@@ -7,6 +7,7 @@ import {
   isObjectName,
   isWellFormedResource,
   type DeviceEventResource,
+  type EventBusResource,
   type ObjectResource,
   type WireResource,
 } from './resource.js';
@@ -73,6 +74,8 @@ export const Modules = {
   router: 'router',
   /** The Router's service-bus target: cloud calls of an HTTP app at the edge (kubeedge-reference §6). */
   routerServiceBus: 'router_servicebus',
+  /** The Router's EventBus target: messages the cloud publishes on an edge's broker (kubeedge-reference §6). */
+  routerEventBus: 'router_eventbus',
   policyController: 'policycontroller',
   nodeUpgradeJobController: 'nodeupgradejobcontroller',
 } as const;
@@ -118,29 +121,32 @@ export const MODULE_GROUPS: { readonly [M in ModuleName]: string } = {
   cloudStream: Groups.cloudStream,
   router: Groups.router,
   router_servicebus: Groups.user,
+  router_eventbus: Groups.user,
   policycontroller: 'policycontroller',
   nodeupgradejobcontroller: 'nodeupgradejobcontroller',
 };
 
 const edgeModules: ReadonlySet<string> = new Set(['websocket', 'metamanager', 'edged', 'twin', 'eventbus', 'servicebus', 'edgestream', 'taskmanager']);
-const cloudModules: ReadonlySet<string> = new Set(['cloudhub', 'edgecontroller', 'devicecontroller', 'synccontroller', 'dynamiccontroller', 'cloudStream', 'router', 'router_servicebus', 'taskmanager', 'policycontroller', 'nodeupgradejobcontroller']);
+const cloudModules: ReadonlySet<string> = new Set(['cloudhub', 'edgecontroller', 'devicecontroller', 'synccontroller', 'dynamiccontroller', 'cloudStream', 'router', 'router_servicebus', 'router_eventbus', 'taskmanager', 'policycontroller', 'nodeupgradejobcontroller']);
 export const isModuleName = (s: string): s is ModuleName => edgeModules.has(s) || cloudModules.has(s);
 
 /**
  * The groups edgehive puts on the wire and the operations it accepts in each; anything else is
- * undecodable. Group `user` carries service-bus calls only: KubeEdge names the HTTP method in the
- * operation, edgehive sends them as queries with the method in the content (HTTPRequest.method), so
- * they ride the stream's one request/response path.
+ * undecodable. Group `user` carries service-bus calls and EventBus messages only: KubeEdge names the
+ * HTTP method in the operation, edgehive sends them as queries with the method in the content
+ * (HTTPRequest.method), so they ride the stream's one request/response path; the Router's publishes
+ * on an edge's broker are queries too, and an edge app's uploads are sequenced up events (`upload`).
  */
 export const GROUP_OPERATIONS = {
   edgehive: ['hello', 'keepalive', 'ack', 'synced', 'query', 'response', 'error'],
   resource: ['insert', 'update', 'patch', 'delete', 'query', 'response', 'error'],
-  user: ['query', 'response', 'error'],
+  user: ['query', 'response', 'error', 'upload'],
 } as const;
 export type WireGroup = keyof typeof GROUP_OPERATIONS;
 
-/** Service-bus resources travel in group `user` and group `user` carries nothing else. */
-export const isGroupOfResource = (group: WireGroup, resource: WireResource): boolean => (group === Groups.user) === (resource.kind === 'serviceBus');
+/** Service-bus and EventBus resources travel in group `user` and group `user` carries nothing else. */
+export const isGroupOfResource = (group: WireGroup, resource: WireResource): boolean =>
+  (group === Groups.user) === (resource.kind === 'serviceBus' || resource.kind === 'eventBus');
 
 /** The session's own module on each side: EdgeHub's name `websocket`, and `cloudhub`. */
 export const SESSION_SOURCES = { edge: Modules.edgeHub, cloud: Modules.cloudHub } as const;
@@ -349,13 +355,16 @@ export type AckFrame = {
   readonly content: null;
   readonly target: NodeResource;
 };
-/** An edge event from the outbox (edge → cloud), `seq` its gap-free outbox position. */
+/**
+ * An edge event from the outbox (edge → cloud), `seq` its gap-free outbox position: a report on an
+ * object or device (group `resource`), or an edge app's EventBus upload (group `user`, `upload`).
+ */
 export type UpEventFrame = {
   readonly kind: 'upEvent';
   readonly header: SequencedHeader;
-  readonly route: Route<UpSource, 'resource', UpOperation>;
+  readonly route: Route<UpSource, 'resource' | 'user', UpOperation | 'upload'>;
   readonly content: JsonValue;
-  readonly target: ObjectResource | DeviceEventResource;
+  readonly target: ObjectResource | DeviceEventResource | EventBusResource;
 };
 /** A desired object (cloud → edge), `resourceversion` its revision, `seq` per connection. */
 export type DownObjectFrame = {
@@ -476,10 +485,12 @@ const WELL_FORMED_CACHED_MAX = 10_000;
 
 const checkedResource = (resource: WireResource): string => {
   const text = formatWireResource(resource);
-  if (wellFormed.has(text)) return text;
+  // A topic may read like another resource string; it is checked under a key of its own.
+  const key = resource.kind === 'eventBus' ? `topic ${text}` : text;
+  if (wellFormed.has(key)) return text;
   invariant(isWellFormedResource(resource), `resource ${text} is well-formed and scoped as its type`);
   if (wellFormed.size >= WELL_FORMED_CACHED_MAX) wellFormed.clear();
-  wellFormed.add(text);
+  wellFormed.add(key);
   return text;
 };
 
@@ -546,8 +557,9 @@ const sequencedHeader = (stamp: Stamp, seq: number, ack?: number): SequencedHead
 
 export type UpEventInput = {
   readonly source: UpSource;
-  readonly operation: UpOperation;
-  readonly resource: ObjectResource | DeviceEventResource;
+  /** `upload` exactly when the resource is an EventBus topic. */
+  readonly operation: UpOperation | 'upload';
+  readonly resource: ObjectResource | DeviceEventResource | EventBusResource;
   readonly content: JsonValue;
   readonly seq: number;
   readonly ack?: number;
@@ -557,7 +569,8 @@ export type UpEventInput = {
 };
 
 export function upEventFrame(stamp: Stamp, input: UpEventInput): UpEventFrame {
-  invariant(input.resource.kind === 'object' || input.operation === 'update', 'device events are updates');
+  invariant(input.resource.kind !== 'deviceEvent' || input.operation === 'update', 'device events are updates');
+  invariant((input.resource.kind === 'eventBus') === (input.operation === 'upload'), 'EventBus topics go up as uploads, and only they');
   invariant(input.resourceVersion === undefined || isResourceVersion(input.resourceVersion), 'resourceVersion is decimal');
   const header: { -readonly [K in keyof SequencedHeader]: SequencedHeader[K] } = sequencedHeader(stamp, input.seq, input.ack);
   if (input.resourceVersion !== undefined) header.resourceversion = input.resourceVersion;
@@ -565,7 +578,7 @@ export function upEventFrame(stamp: Stamp, input: UpEventInput): UpEventFrame {
   return {
     kind: 'upEvent',
     header,
-    route: { source: input.source, group: 'resource', operation: input.operation, resource: checkedResource(input.resource) },
+    route: { source: input.source, group: input.resource.kind === 'eventBus' ? 'user' : 'resource', operation: input.operation, resource: checkedResource(input.resource) },
     content: input.content,
     target: input.resource,
   };
@@ -629,7 +642,7 @@ export type QueryInput = {
 };
 
 export function queryFrame(stamp: Stamp, input: QueryInput): QueryFrame {
-  invariant(isGroupOfResource(input.group, input.resource), 'service-bus resources travel in group user, and only they');
+  invariant(isGroupOfResource(input.group, input.resource), 'service-bus and EventBus resources travel in group user, and only they');
   return {
     kind: 'query',
     header: { ...commonHeader(stamp, input.ack), sync: true },

@@ -238,13 +238,14 @@ describe('constants', () => {
     expect(MODULE_GROUPS.servicebus).toBe('bus');
     expect(MODULE_GROUPS.cloudStream).toBe('cloudStream');
     expect(MODULE_GROUPS.router_servicebus).toBe('user');
+    expect(MODULE_GROUPS.router_eventbus).toBe('user');
   });
 
   it('every operation edgehive accepts in group resource is a KubeEdge operation', () => {
     const kubeedge: readonly string[] = KUBEEDGE_OPERATIONS;
     expect(GROUP_OPERATIONS.resource.filter((op) => !kubeedge.includes(op))).toEqual([]);
     expect(GROUP_OPERATIONS.edgehive.filter((op) => !kubeedge.includes(op))).toEqual(['hello', 'ack', 'synced']);
-    expect(GROUP_OPERATIONS.user).toEqual(['query', 'response', 'error']);
+    expect(GROUP_OPERATIONS.user).toEqual(['query', 'response', 'error', 'upload']);
   });
 });
 

@@ -81,8 +81,17 @@ export type CaCertResource = { readonly kind: 'caCert' };
  */
 export type ServiceBusResource = { readonly kind: 'serviceBus'; readonly port: number; readonly path: string };
 
+/**
+ * An MQTT topic on the edge's EventBus (kubeedge-reference §1.4, §6): the resource of an upload an
+ * edge app published on `$hw/events/upload/…` (edge → cloud, operation `upload`), and of a message
+ * the cloud Router publishes on the edge's broker (cloud → edge). KubeEdge writes the bare topic; a
+ * topic can look like any other resource string, so it is one only in group `user` (see
+ * `parseUserResource`), never where `parseWireResource` reads.
+ */
+export type EventBusResource = { readonly kind: 'eventBus'; readonly topic: string };
+
 /** A resource string as it appears on the wire and on the edge (no `node/<nodeID>/` prefix). */
-export type WireResource = ObjectResource | ListResource | DeviceEventResource | CaCertResource | ServiceBusResource;
+export type WireResource = ObjectResource | ListResource | DeviceEventResource | CaCertResource | ServiceBusResource | EventBusResource;
 
 /** Why a resource string was refused; `reason` is one short sentence without the input echoed in full. */
 export type ResourceError = { readonly kind: 'ResourceMalformed'; readonly resource: string; readonly reason: string };
@@ -117,6 +126,20 @@ export const isServicePath = (s: string): boolean => s.length <= RESOURCE_CHARS_
 const serviceBusPattern = /^([0-9]+):(.*)$/s;
 const portPattern = /^[1-9][0-9]{0,4}$/;
 
+/** The topic tree an edge app publishes on to reach the cloud (kubeedge-reference §5.3). */
+export const EVENT_BUS_UPLOAD_PREFIX = '$hw/events/upload/';
+
+/** True for a topic under `$hw/events/upload/` (with at least one more character). */
+export const isUploadTopic = (topic: string): boolean => topic.length > EVENT_BUS_UPLOAD_PREFIX.length && topic.startsWith(EVENT_BUS_UPLOAD_PREFIX);
+
+/** MQTT topic names the bus publishes on, bounded to fit a resource string: no wildcards, NUL or other control characters, well-formed Unicode. */
+const topicForbidden = /[+#\u0000-\u001f\u007f]/;
+/** A lone surrogate would reach the broker as U+FFFD, a different topic. */
+const loneSurrogate = /\p{Cs}/u;
+/** True for an EventBus topic a resource may name. */
+export const isEventBusTopic = (topic: string): boolean =>
+  topic.length > 0 && topic.length <= RESOURCE_CHARS_MAX && !topicForbidden.test(topic) && !loneSurrogate.test(topic);
+
 const malformed = (resource: string, reason: string): Result<never, ResourceError> =>
   err({ kind: 'ResourceMalformed', resource, reason });
 
@@ -138,6 +161,23 @@ export function parseWireResource(resource: string): Result<WireResource, Resour
   if (segments.length === 2) return parseScoped(resource, segments, 'list');
   if (segments[0] === 'node' && segments.length >= 4) return malformed(resource, 'cloud-internal node/<nodeID>/ prefix is not allowed here');
   return malformed(resource, 'expected <ns>/<type>/<name>, <ns>/<type> or device/<ns>/<name>/<event>');
+}
+
+/**
+ * Parses the resource of a group `user` frame: a service-bus target `<port>:<path>` or else an
+ * EventBus topic (KubeEdge sends bare topics there).
+ *
+ * ```ts
+ * parseUserResource('$hw/events/upload/temperature'); // ok({ kind: 'eventBus', topic: '$hw/events/upload/temperature' })
+ * parseUserResource('8080:/api'); // ok({ kind: 'serviceBus', port: 8080, path: '/api' })
+ * ```
+ */
+export function parseUserResource(resource: string): Result<ServiceBusResource | EventBusResource, ResourceError> {
+  if (resource.length > RESOURCE_CHARS_MAX) return malformed(resource, `longer than ${RESOURCE_CHARS_MAX} characters`);
+  const serviceBus = serviceBusPattern.exec(resource);
+  if (serviceBus !== null) return parseServiceBus(resource, serviceBus[1]!, serviceBus[2]!) as Result<ServiceBusResource, ResourceError>;
+  if (!isEventBusTopic(resource)) return malformed(resource, 'an EventBus topic is 1-512 characters without wildcards or control characters');
+  return ok({ kind: 'eventBus', topic: resource });
 }
 
 function parseServiceBus(resource: string, portText: string, path: string): Result<WireResource, ResourceError> {
@@ -193,6 +233,8 @@ export function formatWireResource(resource: WireResource): string {
       return CA_CERT_RESOURCE;
     case 'serviceBus':
       return `${resource.port}:${resource.path}`;
+    case 'eventBus':
+      return resource.topic;
   }
 }
 
@@ -202,6 +244,10 @@ export function formatWireResource(resource: WireResource): string {
  * so a frame that was built always decodes.
  */
 export function isWellFormedResource(resource: WireResource): boolean {
+  if (resource.kind === 'eventBus') {
+    const topic = parseUserResource(resource.topic);
+    return topic.ok && topic.value.kind === 'eventBus';
+  }
   const parsed = parseWireResource(formatWireResource(resource));
   if (!parsed.ok) return false;
   const p = parsed.value;

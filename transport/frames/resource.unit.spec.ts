@@ -7,6 +7,8 @@ import { subdomainArbitrary, wireResourceArbitrary } from './frame.arbitraries.t
 import {
   formatWireResource,
   isWellFormedResource,
+  isUploadTopic,
+  parseUserResource,
   parseWireResource,
   prependNodePrefix,
   stripNodePrefix,
@@ -152,5 +154,34 @@ describe('the cloud-internal form', () => {
     ['node/edge-1/node/edge-2/default/pod/web', 'cloud-internal node/<nodeID>/ prefix is not allowed here'],
   ])('refuses %j: %s', (text, reason) => {
     expect(stripNodePrefix(text)).toEqual({ ok: false, error: { kind: 'ResourceMalformed', resource: text, reason } });
+  });
+});
+
+describe('parseUserResource (group user: service-bus targets and EventBus topics)', () => {
+  it('reads <port>:<path> as a service-bus target and anything else as a topic, even one that looks like an object', () => {
+    expect(parseUserResource('8080:/api')).toEqual({ ok: true, value: { kind: 'serviceBus', port: 8080, path: '/api' } });
+    expect(parseUserResource('$hw/events/upload/temp')).toEqual({ ok: true, value: { kind: 'eventBus', topic: '$hw/events/upload/temp' } });
+    expect(parseUserResource('default/pod/web')).toEqual({ ok: true, value: { kind: 'eventBus', topic: 'default/pod/web' } });
+    expect(formatWireResource({ kind: 'eventBus', topic: 'lights/kitchen' })).toBe('lights/kitchen');
+    expect(isWellFormedResource({ kind: 'eventBus', topic: 'lights/kitchen' })).toBe(true);
+  });
+
+  it.each<[string, string]>([
+    ['', 'empty'],
+    ['lights/+/set', 'a wildcard'],
+    ['lights/#', 'a wildcard'],
+    ['a\u0000b', 'NUL'],
+    ['a\nb', 'a control character'],
+    ['a\ud800', 'a lone surrogate'],
+    [`t/${'x'.repeat(511)}`, 'over 512 characters'],
+  ])('refuses the topic %j (%s)', (topic) => {
+    expect(parseUserResource(topic).ok).toBe(false);
+    expect(isWellFormedResource({ kind: 'eventBus', topic })).toBe(false);
+  });
+
+  it('an upload topic has something after $hw/events/upload/', () => {
+    expect(isUploadTopic('$hw/events/upload/a')).toBe(true);
+    expect(isUploadTopic('$hw/events/upload/')).toBe(false);
+    expect(isUploadTopic('$hw/events/uploads/a')).toBe(false);
   });
 });

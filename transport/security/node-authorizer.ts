@@ -3,7 +3,7 @@
 // Kubernetes node authorizer's rule set applied per frame; a pure function over the cloud's view,
 // plus the counter that turns repeated refusals into a 4403 close.
 import { type Result, assertNever, err, invariant, ok } from '../../kernel/index.js';
-import { formatWireResource, type WireResource } from '../frames/resource.js';
+import { EVENT_BUS_UPLOAD_PREFIX, formatWireResource, isUploadTopic, type WireResource } from '../frames/resource.js';
 
 /**
  * The cloud's current knowledge, as the projections keep it. Lookups are synchronous reads of an
@@ -21,7 +21,7 @@ export interface NodeAuthorizationView {
 }
 
 /** Why an edge was allowed: for the debug log and for tests that check the right rule fired. */
-export type AuthorizationGrant = 'OwnNode' | 'OwnLease' | 'BoundPod' | 'BoundDevice' | 'ReferencedConfigMap' | 'ReferencedSecret' | 'ClusterCa';
+export type AuthorizationGrant = 'OwnNode' | 'OwnLease' | 'BoundPod' | 'BoundDevice' | 'ReferencedConfigMap' | 'ReferencedSecret' | 'ClusterCa' | 'OwnEventBusUpload';
 
 /** Why a frame was refused. `reason` is one sentence, fit for the error response and the log. */
 export type AuthorizationRefusal = {
@@ -76,6 +76,10 @@ function decide(nodeName: string, resource: WireResource, operation: string, vie
     case 'serviceBus':
       // Service-bus calls go cloud to edge; an edge app calling the cloud is not served here.
       return refuse('ResourceTypeNotAllowed', 'service-bus calls go from the cloud to an edge, not from an edge');
+    case 'eventBus':
+      // An upload names no node: it is the sending edge's by the connection, as KubeEdge's CloudHub prepends node/<nodeID>/.
+      if (operation === 'upload' && isUploadTopic(resource.topic)) return ok('OwnEventBusUpload');
+      return refuse('ResourceTypeNotAllowed', `an edge sends EventBus messages only as uploads on ${EVENT_BUS_UPLOAD_PREFIX}…`);
     default:
       return assertNever(resource);
   }

@@ -70,6 +70,17 @@ describe('authorizeEdgeFrame for edge-a', () => {
     expect(decide(resource, operation)).toBe(expected);
   });
 
+  it('allows an upload on $hw/events/upload/… (the connection names the node), and refuses any other EventBus topic or operation', () => {
+    const topic = (t: string, operation: string): string => {
+      const decision = authorizeEdgeFrame('edge-a', { kind: 'eventBus', topic: t }, operation, view);
+      return decision.ok ? `allow:${decision.value}` : `refuse:${decision.error.kind}`;
+    };
+    expect(topic('$hw/events/upload/temperature', 'upload')).toBe('allow:OwnEventBusUpload');
+    expect(topic('$hw/events/upload/temperature', 'query')).toBe('refuse:ResourceTypeNotAllowed');
+    expect(topic('lights/kitchen', 'upload')).toBe('refuse:ResourceTypeNotAllowed');
+    expect(topic('$hw/events/device/default/thermo-b/twin/update', 'upload')).toBe('refuse:ResourceTypeNotAllowed');
+  });
+
   it('says in the refusal which node, resource and operation, and why', () => {
     const parsed = parseWireResource('default/podpatch/web-b');
     if (!parsed.ok) throw new Error('unreachable');

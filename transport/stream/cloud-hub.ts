@@ -700,7 +700,8 @@ function upRefusalFrame(up: ReceivedUp, nodeName: string, reason: string): Error
   const request: QueryFrame = {
     kind: 'query',
     header: { msg_id: up.msgId, timestamp: 0, sync: true },
-    route: { source: 'websocket', group: 'resource', operation: 'query', resource: formatWireResource(up.resource) },
+    // An upload's topic reads as a resource only in group user, where the edge decodes it so.
+    route: { source: 'websocket', group: up.resource.kind === 'eventBus' ? 'user' : 'resource', operation: 'query', resource: formatWireResource(up.resource) },
     content: null,
     target: up.resource,
   };

@@ -24,7 +24,7 @@ import {
   type UpOperation,
   type UpSource,
 } from '../frames/frame.js';
-import { formatWireResource, parseWireResource, type DeviceEventResource, type ObjectResource } from '../frames/resource.js';
+import { formatWireResource, isUploadTopic, parseUserResource, parseWireResource, type DeviceEventResource, type EventBusResource, type ObjectResource } from '../frames/resource.js';
 import type { CloudHello, CloudToEdgeFrame, DownFrame, EdgeHello, EdgeToCloudFrame, ObjectKey, UpEvent, UpFrame } from '../sync/index.js';
 
 /** Plural API resource names of the desired types, as object keys spell them (`configmaps/default/app`). */
@@ -56,19 +56,27 @@ export function resourceOfKey(key: ObjectKey): (ObjectResource & { readonly type
 /** Where an up event goes on the wire: KubeEdge's source module, operation and resource. */
 export interface UpRoute {
   readonly source: UpSource;
-  readonly operation: UpOperation;
-  readonly resource: ObjectResource | DeviceEventResource;
+  /** `upload` exactly for an EventBus topic. */
+  readonly operation: UpOperation | 'upload';
+  readonly resource: ObjectResource | DeviceEventResource | EventBusResource;
 }
 
 /**
  * The default route of an up event: `data.resource` when the event names one (a wire resource
- * string such as `default/podstatus/web`), else the node itself. The event type travels in the
- * beehive header's `type`, which KubeEdge passes through untouched.
+ * string such as `default/podstatus/web`, or an upload topic `$hw/events/upload/…`, which goes as
+ * KubeEdge's EventBus sends it: source eventbus, operation upload, the topic as the resource), else
+ * the node itself. The event type travels in the beehive header's `type`, which KubeEdge passes
+ * through untouched.
  */
 export function defaultUpRoute(nodeName: string): (event: UpEvent) => UpRoute {
   const node: ObjectResource = { kind: 'object', namespace: null, type: 'nodestatus', name: nodeName };
   return (event) => {
-    const named = isJsonObject(event.data) && typeof event.data['resource'] === 'string' ? parseWireResource(event.data['resource']) : undefined;
+    const text = isJsonObject(event.data) && typeof event.data['resource'] === 'string' ? event.data['resource'] : undefined;
+    if (text !== undefined && isUploadTopic(text)) {
+      const topic = parseUserResource(text);
+      if (topic.ok && topic.value.kind === 'eventBus') return { source: 'eventbus', operation: 'upload', resource: topic.value };
+    }
+    const named = text === undefined ? undefined : parseWireResource(text);
     if (named === undefined || !named.ok) return { source: 'edged', operation: 'update', resource: node };
     const resource = named.value;
     if (resource.kind === 'deviceEvent') return { source: 'twin', operation: 'update', resource };
@@ -212,7 +220,7 @@ function checkedBody(frame: DesiredMessage, stamp: Stamp): Result<string, DownRe
 export interface ReceivedUp {
   readonly seq: number;
   readonly event: UpEvent;
-  readonly resource: ObjectResource | DeviceEventResource;
+  readonly resource: ObjectResource | DeviceEventResource | EventBusResource;
   readonly operation: string;
   readonly msgId: string;
 }

@@ -33,6 +33,22 @@ describe('the default up route', () => {
     expect(route({ type: 'X.v1', data: { resource: 'not a resource' } }).resource).toEqual({ kind: 'object', namespace: null, type: 'nodestatus', name: 'edge-1' });
     expect(route({ type: 'X.v1', data: 7 }).resource).toEqual({ kind: 'object', namespace: null, type: 'nodestatus', name: 'edge-1' });
   });
+
+  it('sends an upload topic as KubeEdge\'s EventBus does (source eventbus, operation upload, the topic as resource), and any other topic to the node', () => {
+    const topic = '$hw/events/upload/sensors/temperature';
+    expect(route({ type: 'EventBusUploaded.v1', data: { resource: topic } })).toEqual({ source: 'eventbus', operation: 'upload', resource: { kind: 'eventBus', topic } });
+    expect(route({ type: 'X.v1', data: { resource: '$hw/events/device/default/t/twin/update' } }).resource).toEqual({ kind: 'object', namespace: null, type: 'nodestatus', name: 'edge-1' });
+    expect(route({ type: 'X.v1', data: { resource: '$hw/events/upload/#' } }).resource).toEqual({ kind: 'object', namespace: null, type: 'nodestatus', name: 'edge-1' });
+  });
+
+  it('an upload goes over the wire in group user and reads back at the cloud with its topic', () => {
+    const topic = '$hw/events/upload/Température/ü';
+    const message: EdgeToCloudFrame = { kind: 'up', seq: 9, event: { type: 'EventBusUploaded.v1', data: { resource: topic, topic, payload: 'x' } } };
+    const frame = overTheWire(encodeFrame(edgeFrameOf(message, 'edge-1', stamp, route)));
+    expect(frame.route).toMatchObject({ source: 'eventbus', group: 'user', operation: 'upload', resource: topic });
+    const read = atCloud(frame);
+    expect(read.ok && read.value.kind === 'sync' && read.value.up?.resource).toEqual({ kind: 'eventBus', topic });
+  });
 });
 
 describe('round trips through the codec', () => {
