@@ -97,6 +97,8 @@ export const bundledCrdFiles: readonly URL[] = [
   new URL('./devices.kubeedge.io_devices.yaml', import.meta.url),
   new URL('./devices.kubeedge.io_devicemodels.yaml', import.meta.url),
   new URL('./edgehive.io_nodesyncs.yaml', import.meta.url),
+  new URL('./rules.kubeedge.io_rules.yaml', import.meta.url),
+  new URL('./rules.kubeedge.io_ruleendpoints.yaml', import.meta.url),
 ];
 
 let bundledCrds: readonly JsonObject[] | undefined;

@@ -140,9 +140,9 @@ const changed = (object: JsonObject, change: (copy: Editable) => void): JsonObje
 };
 
 describe('loadBundledCrds', () => {
-  it('when loaded, then it holds the Device and DeviceModel CRDs of devices.kubeedge.io and the NodeSync of edgehive.io', () => {
+  it('when loaded, then it holds the Device and DeviceModel CRDs of devices.kubeedge.io, the NodeSync of edgehive.io and the Rule and RuleEndpoint of rules.kubeedge.io', () => {
     const crds = loadBundledCrds();
-    expect(crds.map((crd) => asObject(crd['metadata'])['name'])).toEqual(['devices.devices.kubeedge.io', 'devicemodels.devices.kubeedge.io', 'nodesyncs.edgehive.io']);
+    expect(crds.map((crd) => asObject(crd['metadata'])['name'])).toEqual(['devices.devices.kubeedge.io', 'devicemodels.devices.kubeedge.io', 'nodesyncs.edgehive.io', 'rules.rules.kubeedge.io', 'ruleendpoints.rules.kubeedge.io']);
     expect(crds.every((crd) => crd['apiVersion'] === 'apiextensions.k8s.io/v1' && crd['kind'] === 'CustomResourceDefinition')).toBe(true);
   });
 
