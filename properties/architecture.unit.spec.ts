@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const rooms = ['kernel', 'journal', 'actors', 'projections', 'transport', 'k8s', 'runtime', 'cmd', 'properties', 'bench'];
+const rooms = ['kernel', 'journal', 'actors', 'projections', 'transport', 'k8s', 'runtime', 'cmd', 'properties', 'bench', 'test'];
 
 function sourceFiles(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {

@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { AppsV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
 import { err, ok, type Result } from '../../kernel/index.js';
+import { openProcessRuntime } from '../../runtime/index.js';
 import { createJoinTokenInDataDir, loadNodeCredentials } from '../../transport/index.js';
 
 export interface UpOptions {
@@ -57,6 +58,9 @@ export async function runUp(options: UpOptions, io: UpIo, stop: AbortSignal): Pr
   const stopAll = async (): Promise<void> => {
     stopping.now = true;
     await stopChildren(children, io);
+    // An edge agent leaves its pods running when it stops (edge autonomy); the demo takes them down
+    // with it, and the next `up` starts them again from the edges' journals.
+    for (let i = 1; i <= edges; i++) await stopPods(join(dataDir, `edge-${i}`));
   };
   try {
     const started = await startEverything(dataDir, edges, children, io, stopping);
@@ -151,7 +155,9 @@ function printNextSteps(io: UpIo, running: Running, dataDir: string): void {
 function startChild(name: string, args: readonly string[], dataDir: string, children: Child[], io: UpIo, stopping: { readonly now: boolean }): Child {
   const log = join(dataDir, 'logs', `${name}.log`);
   const file: WriteStream = createWriteStream(log, { flags: 'a', mode: 0o600 });
-  const child = spawn(process.execPath, [cliEntry(), ...args, '--log-level', 'warn'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
+  // The mapper has no structured logs; the others log warnings and worse to their log file.
+  const logLevel = args[0] === 'mapper' ? [] : ['--log-level', 'warn'];
+  const child = spawn(process.execPath, [cliEntry(), ...args, ...logLevel], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
   const lines: string[] = [];
   const waiters = new Set<() => void>();
   let partial = '';
@@ -221,6 +227,18 @@ async function stopChildren(children: readonly Child[], io: UpIo): Promise<void>
     }, STOP_GRACE_MS);
     await child.exited;
     clearTimeout(timer);
+  }
+}
+
+/** Kills the pod processes an edge's runtime records as running. */
+async function stopPods(edgeDir: string): Promise<void> {
+  const runtime = openProcessRuntime({ dataDir: join(edgeDir, 'edge', 'runtime') });
+  if (!runtime.ok) return;
+  try {
+    await runtime.value.scan();
+    await runtime.value.killOrphans(() => false);
+  } finally {
+    await runtime.value.close();
   }
 }
 
