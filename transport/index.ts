@@ -72,4 +72,17 @@ export {
 } from './mqtt/device-topics.js';
 export { startEmbeddedBroker, type EmbeddedBroker, type EmbeddedBrokerOptions, type BrokerStartError } from './mqtt/embedded-broker.js';
 export { EventBus, type EventBusOptions } from './mqtt/event-bus.js';
+export {
+  EVENT_BUS_UPLOADED,
+  ROUTER_PAYLOAD_BYTES_MAX,
+  decodePayload,
+  encodePayload,
+  eventBusPublishRequest,
+  eventBusResponder,
+  readUpload,
+  uploadEventOf,
+  type EncodedPayload,
+  type EventBusPublish,
+  type Upload,
+} from './mqtt/event-bus.router.js';
 export { serviceBusResponder, nodeProxyHandler, type NodeProxyHandler, type ServiceBusResponderOptions } from './service-bus/index.js';

@@ -1,12 +1,14 @@
 // The edge's devices: KubeEdge's EventBus (an embedded MQTT broker on 127.0.0.1 by default, or an
 // external one by URL) and DeviceTwin (journaled twin actors of the Devices bound to this node).
 // Twins live on the edge journal and the outbox, so apps and mappers keep reading and updating them
-// with the cloud away; what they change goes up in order once the stream links again.
+// with the cloud away; what they change goes up in order once the stream links again. Messages apps
+// publish on `$hw/events/upload/…` go up the same way, for the cloud Router's rules, and the Router's
+// messages for this edge are published on its broker.
 import type { Logger } from 'pino';
 import type { ActorHost } from '../../actors/index.js';
 import { DeviceTwinHost, type LocalView } from '../../projections/index.js';
 import { err, ok, randomIds, systemClock, type Result } from '../../kernel/index.js';
-import { EventBus, startEmbeddedBroker, type EmbeddedBroker, type UpEvent } from '../../transport/index.js';
+import { EventBus, startEmbeddedBroker, uploadEventOf, type EmbeddedBroker, type InboundDeviceMessage, type UpEvent } from '../../transport/index.js';
 
 /** KubeEdge's external MQTT port; `--mqtt-port 0` takes a free one. */
 export const MQTT_PORT_DEFAULT = 1883;
@@ -76,6 +78,8 @@ export interface EdgeDevices {
   /** The held Devices or DeviceModels changed. */
   reconcile(): void;
   twins(): ReturnType<DeviceTwinHost['twins']>;
+  /** Publishes a cloud Router message on the broker (QoS 1); err without a broker or once stopped. */
+  publish(topic: string, payload: Buffer): Promise<Result<void, string>>;
   stop(): Promise<void>;
 }
 
@@ -106,6 +110,7 @@ export async function startEdgeDevices(context: EdgeDevicesContext): Promise<Edg
       shownConnected = true;
     });
     bus.on('message', (message) => {
+      if (message.topic.kind === 'upload') return forwardUpload(message, context);
       twins.handle(message).catch((error: Error) => log.warn({ topic: message.rawTopic, error: error.message }, 'mqtt message not handled'));
     });
     io.out(`mqtt ${displayedMqttUrl(url)}${broker === undefined ? ' (external)' : ''}`);
@@ -126,6 +131,7 @@ export async function startEdgeDevices(context: EdgeDevicesContext): Promise<Edg
       });
     },
     twins: () => twins.twins(),
+    publish: (topic, payload) => (bus === undefined ? Promise.resolve(err('this edge runs no MQTT broker (--no-mqtt, or it could not listen)')) : bus.publish(topic, payload)),
     stop: async () => {
       await running;
       await twins.stop();
@@ -134,6 +140,33 @@ export async function startEdgeDevices(context: EdgeDevicesContext): Promise<Edg
     },
   };
 }
+
+/** Distinct upload refusals logged (a chatty app on a bad topic must not flood the log). */
+const UPLOAD_REFUSALS_LOGGED_MAX = 16;
+let uploadRefusalsLogged = 0;
+
+/**
+ * Sends an app's upload up through the outbox (journaled, in order, kept while the cloud is away).
+ * Called in the order the bus received messages; report assigns the outbox position at once, so
+ * the order holds. An upload that cannot go (too large, a topic too long for the stream) is logged.
+ */
+function forwardUpload(message: InboundDeviceMessage, context: EdgeDevicesContext): void {
+  const bytes = message.bytes;
+  const event = bytes === undefined ? err(message.payload.ok ? 'the payload was not kept' : message.payload.error.reason) : uploadEventOf(message.rawTopic, bytes);
+  if (!event.ok) {
+    if (uploadRefusalsLogged < UPLOAD_REFUSALS_LOGGED_MAX) context.log.warn({ topic: message.rawTopic.slice(0, 256), reason: event.error }, 'upload not forwarded to the cloud');
+    uploadRefusalsLogged += 1;
+    return;
+  }
+  void context.report([event.value]).then(
+    (reported) => {
+      if (isFailed(reported)) context.log.warn({ topic: message.rawTopic.slice(0, 256), error: reported.error }, 'upload not journaled');
+    },
+    (error: Error) => context.log.warn({ topic: message.rawTopic.slice(0, 256), error: error.message }, 'upload not journaled'),
+  );
+}
+
+const isFailed = (value: unknown): value is { readonly ok: false; readonly error: unknown } => typeof value === 'object' && value !== null && (value as { ok?: unknown }).ok === false;
 
 async function brokerOf(context: EdgeDevicesContext): Promise<EmbeddedBroker | undefined> {
   const settings = context.settings;

@@ -21,9 +21,11 @@ import {
   loadNodeCredentials,
   openEdgeSyncJournal,
   renewNodeCertificate,
+  eventBusResponder,
   servePodStreams,
   serviceBusResponder,
   type EdgeHubOptions,
+  type EventBusPublish,
   type NodeCredentials,
   type SessionEnd,
   type SqliteEdgeSyncJournal,
@@ -225,6 +227,8 @@ async function startLink(context: LinkContext): Promise<Result<{ stop(): Promise
   // The pods run from the journal first: with the cloud away they start (or are adopted) all the same.
   const view = new LocalView(await context.journal.sync.heldObjects());
   const cloud = chooseCloud(urls, io);
+  // The Router's messages for this edge's broker; the EventBus starts after the hub, so it is bound late.
+  let publishOnBus: EventBusPublish = () => Promise.resolve(err('the EventBus is still starting'));
   const hub = await EdgeHub.open({
     nodeName,
     connect: connectWithFreshCredentials(dataDir, cloud, io),
@@ -232,8 +236,9 @@ async function startLink(context: LinkContext): Promise<Result<{ stop(): Promise
     journal: context.journal.sync,
     // kubectl logs/exec, relayed by the cloud, served from the runtime.
     byteStream: servePodStreams(context.runtime, { pod: (namespace, name) => podOf(view, namespace, name) }),
-    // KubeEdge's ServiceBus: the cloud calls HTTP apps on this host's loopback through the stream.
-    respond: serviceBusResponder({}),
+    // KubeEdge's Router EventBus target (publish on this edge's broker), else its ServiceBus: the
+    // cloud calls HTTP apps on this host's loopback through the stream.
+    respond: eventBusResponder((topic, payload) => publishOnBus(topic, payload), serviceBusResponder({})),
     log,
   });
   const host = new ActorHost({ store: context.journal.store, clock: systemClock, ids: randomIds, origin: nodeName });
@@ -267,6 +272,7 @@ async function startLink(context: LinkContext): Promise<Result<{ stop(): Promise
   io.out(node.decommissioned ? 'node deleted in the cluster; its pods stay stopped until it is accepted again' : `pods: ${supervisor.states().size} from the journal`);
   // Device twins: MQTT for mappers and apps, journaled actors, reports up through the outbox.
   const devices = await startEdgeDevices({ nodeName, host, view, report: (events) => hub.report(events), settings: context.mqtt, io, log });
+  publishOnBus = (topic, payload) => devices.publish(topic, payload);
   hub.on('desired', (changes) => {
     const changed = view.applyChanges(changes);
     if (changed.pods) void supervisor.reconcile(view.pods());

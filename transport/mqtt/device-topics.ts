@@ -81,6 +81,8 @@ export interface InboundDeviceMessage {
   /** The raw topic string, for logs and results. */
   readonly rawTopic: string;
   readonly payload: Result<JsonValue, PayloadProblem>;
+  /** The payload's bytes, on uploads only (the Router forwards them as they came) and only within the bus's payload limit. */
+  readonly bytes?: Uint8Array;
 }
 
 /** Largest payload the EventBus reads by default (KubeEdge caps values at 512 characters; a twin message of many properties fits easily). */

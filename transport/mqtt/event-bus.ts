@@ -193,7 +193,7 @@ export class EventBus extends EventEmitter<EventBusEvents> {
   }
 
   /** Publishes at QoS 1; resolves ok once the broker acknowledged, err for a topic no broker takes, when the bus closed first or too many publishes wait. */
-  publish(topic: string, payload: string): Promise<Result<void, string>> {
+  publish(topic: string, payload: string | Buffer): Promise<Result<void, string>> {
     if (this.#closed) return Promise.resolve(err('the event bus is closed'));
     const topicChecked = checkPublishTopic(topic);
     if (!topicChecked.ok) return Promise.resolve(topicChecked);
@@ -278,7 +278,10 @@ export class EventBus extends EventEmitter<EventBusEvents> {
       this.#noteUnservedTopic(rawTopic, topic.error);
       return;
     }
-    this.#emit('message', { topic: topic.value, rawTopic, payload: readInboundPayload(bytes, this.#payloadBytesMax) });
+    const payload = readInboundPayload(bytes, this.#payloadBytesMax);
+    // An upload is forwarded as bytes, JSON or not; the size check above bounds them too.
+    const forwarded = topic.value.kind === 'upload' && bytes.length <= this.#payloadBytesMax ? { bytes } : {};
+    this.#emit('message', { topic: topic.value, rawTopic, payload, ...forwarded });
   }
 
   #noteUnservedTopic(rawTopic: string, why: string): void {
