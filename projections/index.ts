@@ -26,3 +26,7 @@ export { LeaderElector, type LeaderElectorOptions, type LeadershipEnd } from './
 export { LeaseHolder, NodeStreamLeases, kubeLeaseStore, nodeStreamLease, CONTROLLERS_LEASE, NODE_STREAM_LEASE_NAMESPACE, type LeaseHolderOptions, type AcquireOutcome, type LeaseLoss } from './kube/lease-holder.js';
 export { LEASE_TIMING_DEFAULT, validateLeaseTiming, type LeaseTiming } from './kube/lease-lock.js';
 export { KeepAliveKubeConfig, API_SOCKETS_MAX } from './kube/keep-alive-kubeconfig.js';
+export { CloudRouter, type CloudRouterOptions } from './router/cloud-router.js';
+export { RouterEffects, DELIVERY_ATTEMPTS_MAX, DELIVERY_TIMEOUT_MS_DEFAULT, type RouterEffectsOptions } from './router/router-effects.js';
+export { routerRestHandler, ROUTER_REST_TIMEOUT_MS_DEFAULT, type RouterRestOptions } from './router/router-rest.js';
+export { uploadRoutes, restRoute, parseRouterAddress, type RouterTable, type RuleRef, type UploadRoute, type RestRoute } from './router/router-rules.js';
