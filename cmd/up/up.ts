@@ -234,10 +234,14 @@ async function stopChildren(children: readonly Child[], io: UpIo): Promise<void>
 async function stopPods(edgeDir: string): Promise<void> {
   const runtime = openProcessRuntime({ dataDir: join(edgeDir, 'edge', 'runtime') });
   if (!runtime.ok) return;
+  // The runtime sees exits through an unref'd poll (an agent never waits on it alone); here nothing
+  // else is left, so this timer keeps the process alive until the kills are seen.
+  const keepAlive = setInterval(() => undefined, 1_000);
   try {
     await runtime.value.scan();
     await runtime.value.killOrphans(() => false);
   } finally {
+    clearInterval(keepAlive);
     await runtime.value.close();
   }
 }
