@@ -1,4 +1,4 @@
-// `edgehive demo` (what `npm start` runs for now). Method: given an empty data dir, when the real
+// `edgehive demo` (a sample life journaled, then replayed). Method: given an empty data dir, when the real
 // CLI runs the demo twice, then each run writes a fresh sample journal and replays it: three
 // streams listed, the pod's timeline printed, and the file replays on its own afterwards.
 import { mkdtempSync, rmSync } from 'node:fs';

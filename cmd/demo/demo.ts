@@ -1,4 +1,4 @@
-// `edgehive demo`: the main job until `edgehive up` exists. Plays a sample life of a node, a pod
+// `edgehive demo`: plays a sample life of a node, a pod
 // and a device twin through live journaled actors into a fresh SQLite journal, then replays it.
 import { mkdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
