@@ -72,9 +72,10 @@ program
   .option('--insecure', 'serve the embedded API over plain HTTP without authentication', false)
   .option('--node-monitor-grace-period <seconds>', 'how long a node may stay silent before it goes Unknown and is tainted NoSchedule (default 40)')
   .option('--journal <url>', 'where the cloud journals each node\'s link history: sqlite:FILE or esdb://HOST:PORT?tls=false (default: <data-dir>/cloud/journal.db)')
+  .option('--router-port <port>', 'serve KubeEdge\'s router URL POST /<node>/<namespace>/<path> (rest→eventbus Rules) on this port of 127.0.0.1, printed as "Router: http://…" (0: a free one; default: not served); callers send the API\'s bearer token')
   .option('--stream-lease-seconds <seconds>', 'with several cloud processes: how long before another process takes over the edges of one that stopped renewing their Leases (default 40)')
   .addOption(logLevelOption())
-  .action(async (options: { dataDir: string; kubeconfig?: string; apiPort?: string; streamPort?: string; bootstrapPort?: string; insecure: boolean; runControllers: boolean; nodeMonitorGracePeriod?: string; streamLeaseSeconds?: string; journal?: string; logLevel: string }) => {
+  .action(async (options: { dataDir: string; kubeconfig?: string; apiPort?: string; streamPort?: string; bootstrapPort?: string; insecure: boolean; runControllers: boolean; nodeMonitorGracePeriod?: string; streamLeaseSeconds?: string; journal?: string; routerPort?: string; logLevel: string }) => {
     const { runCloud } = await import('./cloud/cloud.js');
     process.exitCode = await runCloud(options, stdio, stopSignal(), logger(options.logLevel, 'cloud'));
   });

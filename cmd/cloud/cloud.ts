@@ -2,13 +2,15 @@
 // cluster is named with --kubeconfig), and beside it the edges' way in: the node bootstrap HTTPS
 // server (join and certificate renewal) and the mTLS stream server with a CloudHub behind it, all
 // under the cluster PKI in <dataDir>/pki. It prints how to reach each of them.
-import { randomUUID } from 'node:crypto';
+import { randomUUID, timingSafeEqual } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { mkdir, readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { ApiextensionsV1Api, CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
-import { CONTROLLERS_LEASE, DeviceStatusWriter, EdgeController, KeepAliveKubeConfig, EdgeStatusWriter, LeaderElector, LeaseHolder, NodeLeaseWriter, NodeStreamLeases, kubeLeaseStore, validateLeaseTiming, type LeaseTiming } from '../../projections/index.js';
+import { CONTROLLERS_LEASE, CloudRouter, DeviceStatusWriter, EdgeController, KeepAliveKubeConfig, EdgeStatusWriter, LeaderElector, LeaseHolder, NodeLeaseWriter, NodeStreamLeases, kubeLeaseStore, validateLeaseTiming, type LeaseTiming } from '../../projections/index.js';
 import { leaseOwnership } from './stream-ownership.js';
 import { CloudLinkRecorder, openCloudJournal, parseJournalTarget, type CloudJournalTarget } from './cloud-journal.js';
 import { startControlLoops } from './control-loops.js';
@@ -49,6 +51,8 @@ export interface CloudOptions {
   readonly streamLeaseSeconds?: string;
   /** Seconds a node may stay silent before it goes Unknown (kube-controller-manager's flag of that name); 40 by default. */
   readonly nodeMonitorGracePeriod?: string;
+  /** Serve KubeEdge's router URL (rest→eventbus Rules) on this port of 127.0.0.1; 0: a free one; absent: not served (KubeEdge's router is off by default). */
+  readonly routerPort?: string;
 }
 
 export interface CloudIo {
@@ -72,6 +76,8 @@ const API_SYNC_TIMEOUT_MS = 30_000;
 export async function runCloud(options: CloudOptions, io: CloudIo, stop: AbortSignal, log: Logger): Promise<number> {
   const ports = parsePorts(options);
   if (!ports.ok) return fail(io, ports.error);
+  const routerPort = parseRouterPort(options.routerPort);
+  if (!routerPort.ok) return fail(io, routerPort.error);
   const graceSeconds = parseGraceSeconds(options.nodeMonitorGracePeriod);
   if (!graceSeconds.ok) return fail(io, graceSeconds.error);
   const journalTarget = parseJournalTarget(options.journal, resolve(options.dataDir));
@@ -88,7 +94,13 @@ export async function runCloud(options: CloudOptions, io: CloudIo, stop: AbortSi
   const controllers = options.kubeconfig === undefined || options.runControllers === true;
   const identity = await processIdentity(dataDir);
   if (!identity.ok) return fail(io, identity.error);
-  const stream = await startStreamSide(dataDir, api.value.clusterId, api.value.kc, ports.value, log, late, { nodeGraceMs: graceSeconds.value * 1000, controllers, identity: identity.value, streamLease: streamLease.value, journal: journalTarget.value });
+  const router = routerPort.value === undefined ? undefined : { port: routerPort.value, authorized: routerAuthorization(api.value.kc, options.insecure) };
+  if (router !== undefined && !router.authorized.ok) {
+    await api.value.close();
+    return fail(io, router.authorized.error);
+  }
+  const routerListen = router === undefined || !router.authorized.ok ? undefined : { port: router.port, authorized: router.authorized.value };
+  const stream = await startStreamSide(dataDir, api.value.clusterId, api.value.kc, ports.value, log, late, { nodeGraceMs: graceSeconds.value * 1000, controllers, identity: identity.value, streamLease: streamLease.value, journal: journalTarget.value, ...(routerListen === undefined ? {} : { router: routerListen }) });
   if (!stream.ok) {
     await api.value.close();
     return fail(io, stream.error);
@@ -164,6 +176,7 @@ function printReachability(io: CloudIo, dataDir: string, api: ApiSide, stream: S
   for (const line of api.lines) io.out(line);
   io.out(`Stream: ${stream.streamUrl}`);
   io.out(`Join: ${stream.bootstrapUrl}`);
+  if (stream.routerUrl !== undefined) io.out(`Router: ${stream.routerUrl}/<node>/<namespace>/<path> (POST, Authorization: Bearer <the API token>)`);
   io.out('try: kubectl get namespaces; kubectl api-resources; kubectl get devices');
   io.out(`join an edge: edgehive token create --data-dir ${dataDir}, then edgehive edge --cloud ${stream.streamUrl} --name <node> --token <token>`);
 }
@@ -198,6 +211,8 @@ function parsePort(flag: string, text: string | undefined): Result<number | unde
 interface StreamSide {
   readonly streamUrl: string;
   readonly bootstrapUrl: string;
+  /** KubeEdge's router URL base, when --router-port was given. */
+  readonly routerUrl?: string;
   /** Closes the hub's sessions (waiting for durable writes in flight), then both listeners. */
   close(): Promise<void>;
 }
@@ -218,6 +233,8 @@ interface ControlOptions {
   readonly streamLease: LeaseTiming;
   /** Where the node link actors journal. */
   readonly journal: CloudJournalTarget;
+  /** Where KubeEdge's router URL listens (--router-port), and who may call it. */
+  readonly router?: { readonly port: number; readonly authorized: (request: IncomingMessage) => boolean };
 }
 
 /**
@@ -240,6 +257,8 @@ async function startStreamSide(dataDir: string, clusterId: string, kc: KubeConfi
   if (!crd.ok) return crd;
   const deviceCrds = await ensureDeviceCrds(kc);
   if (!deviceCrds.ok) return deviceCrds;
+  const routerCrds = await ensureRouterCrds(kc);
+  if (!routerCrds.ok) return routerCrds;
   const journal = await openCloudJournal(control.journal);
   if (!journal.ok) return journal;
   const links = new CloudLinkRecorder(journal.value, log);
@@ -272,8 +291,17 @@ async function startStreamSide(dataDir: string, clusterId: string, kc: KubeConfi
     },
     reflector: { onError: (error) => log.warn({ error }, 'API watch failed; retrying') },
   });
-  const synced = await Promise.race([controller.synced().then(() => true), new Promise<false>((resolve) => setTimeout(() => resolve(false), API_SYNC_TIMEOUT_MS).unref())]);
+  // KubeEdge's Router: Rules route edge apps' uploads to URLs and the router URL's calls to edges' brokers.
+  const router = new CloudRouter(kc, {
+    log,
+    edges: {
+      request: (node, request, timeoutMs) => (hub === undefined ? Promise.resolve(err({ kind: 'StreamStopped' as const, message: 'the cloud is still starting' })) : hub.request(node, request, timeoutMs)),
+      isLinked: (node) => hub?.isLinked(node) ?? false,
+    },
+  });
+  const synced = await Promise.race([Promise.all([controller.synced(), router.synced()]).then(() => true), new Promise<false>((resolve) => setTimeout(() => resolve(false), API_SYNC_TIMEOUT_MS).unref())]);
   if (!synced) {
+    await router.stop();
     controller.stop();
     await journal.value.close();
     return err(`the Kubernetes API at ${kc.getCurrentCluster()?.server ?? '?'} could not be listed within ${API_SYNC_TIMEOUT_MS / 1000} s`);
@@ -283,7 +311,7 @@ async function startStreamSide(dataDir: string, clusterId: string, kc: KubeConfi
   const statuses = new EdgeStatusWriter(kc, log, (node) => hub?.isDecommissioned(node) !== true);
   const deviceStatuses = new DeviceStatusWriter(kc, log);
   const effects: UpEffects = {
-    perform: (node, journalId, seq, event) => (deviceStatuses.handles(event.type) ? deviceStatuses : statuses).perform(node, journalId, seq, event),
+    perform: (node, journalId, seq, event) => (router.effects.handles(event.type) ? router.effects : deviceStatuses.handles(event.type) ? deviceStatuses : statuses).perform(node, journalId, seq, event),
   };
   hub = new CloudHub({ clusterId, nodeSync, ownership, desired: controller, effects,
     respond: (node, query) => (query.target.kind === 'object' && query.target.type === 'lease' ? heartbeats.renew(node, query.content) : Promise.resolve(err(`this cloud answers no ${query.route.resource} queries`))), authorization: controller.view, log });
@@ -304,19 +332,33 @@ async function startStreamSide(dataDir: string, clusterId: string, kc: KubeConfi
       }),
     bootstrap: (port) => startBootstrap(pki.value, port, handler),
   });
-  if (!listening.ok) {
+  const abandon = async (): Promise<void> => {
+    await router.stop();
     controller.stop();
-    await hub.close();
+    await hub!.close();
     await journal.value.close();
+  };
+  if (!listening.ok) {
+    await abandon();
     return listening;
   }
   const { stream, bootstrap } = listening.value;
+  const routerServer = control.router === undefined ? undefined : await listenRouter(control.router.port, router.restHandler(control.router.authorized));
+  if (routerServer !== undefined && !routerServer.ok) {
+    await abandon();
+    await Promise.all([stream.close(), bootstrap.close()]);
+    return routerServer;
+  }
+  const routerListener = routerServer?.value;
   const elector = control.controllers ? leadControlLoops(kc, log, control) : undefined;
   return ok({
     streamUrl: stream.url,
     bootstrapUrl: bootstrap.url,
+    ...(routerListener === undefined ? {} : { routerUrl: routerListener.url }),
     close: async () => {
       await elector?.stop();
+      if (routerListener !== undefined) await routerListener.close();
+      await router.stop();
       controller.stop();
       await hub!.close();
       await ownership.releaseAll();
@@ -370,6 +412,62 @@ async function ensureDeviceCrds(kc: KubeConfig): Promise<Result<void, string>> {
   const device = await ensureBundledCrd(kc, { kind: 'Device', group: 'devices.kubeedge.io', version: 'v1beta1', plural: 'devices' });
   if (!device.ok) return device;
   return ensureBundledCrd(kc, { kind: 'DeviceModel', group: 'devices.kubeedge.io', version: 'v1beta1', plural: 'devicemodels' });
+}
+
+/**
+ * Installs KubeEdge's Rule and RuleEndpoint CRDs (rules.kubeedge.io v1) where the cluster lacks them,
+ * so the Router's rules can be applied against a plain cluster too.
+ */
+async function ensureRouterCrds(kc: KubeConfig): Promise<Result<void, string>> {
+  const endpoints = await ensureBundledCrd(kc, { kind: 'RuleEndpoint', group: 'rules.kubeedge.io', version: 'v1', plural: 'ruleendpoints' });
+  if (!endpoints.ok) return endpoints;
+  return ensureBundledCrd(kc, { kind: 'Rule', group: 'rules.kubeedge.io', version: 'v1', plural: 'rules' });
+}
+
+/** `--router-port`: absent means the router URL is not served; 0 means a free port. */
+function parseRouterPort(text: string | undefined): Result<number | undefined, string> {
+  if (text === undefined) return ok(undefined);
+  const port = /^\d{1,5}$/.test(text) ? Number(text) : Number.NaN;
+  if (!Number.isInteger(port) || port > PORT_MAX) return err(`--router-port must be a port number (0 for a free one), got '${text}'`);
+  return ok(port);
+}
+
+/**
+ * Who may call the router URL. It is served on a port of its own, as KubeEdge's router serves 9443,
+ * rather than under the embedded API server like the node proxy: that way it works against a real
+ * cluster (--kubeconfig) as well, and keeps KubeEdge's paths `/<node>/<namespace>/<path>`, which
+ * would collide with the API's own under one server. It asks for the credentials the cloud itself
+ * holds for the API (the bearer token of its kubeconfig: the embedded server's admin token), so
+ * whoever may use the API may publish, and nobody else; with --insecure, as the API, it asks none.
+ */
+function routerAuthorization(kc: KubeConfig, insecure: boolean): Result<(request: IncomingMessage) => boolean, string> {
+  if (insecure) return ok(() => true);
+  const token = kc.getCurrentUser()?.token;
+  if (token === undefined || token === '') return err('--router-port needs a bearer token in the kubeconfig (the router URL asks callers for it)');
+  const expected = Buffer.from(`Bearer ${token}`);
+  return ok((request) => {
+    const given = Buffer.from(request.headers.authorization ?? '');
+    return given.length === expected.length && timingSafeEqual(given, expected);
+  });
+}
+
+/** The router URL's listener on 127.0.0.1:`port` (0: a free one). */
+async function listenRouter(port: number, handler: Parameters<typeof createServer>[1] & object): Promise<Result<{ readonly url: string; close(): Promise<void> }, string>> {
+  const server: Server = createServer(handler);
+  const listening = await new Promise<Result<void, string>>((resolve) => {
+    server.once('error', (error) => resolve(err(`the router URL cannot listen on ${CLOUD_HOST}:${port}: ${error.message}; choose another --router-port`)));
+    server.listen(port, CLOUD_HOST, () => resolve(ok(undefined)));
+  });
+  if (!listening.ok) return listening;
+  const url = `http://${CLOUD_HOST}:${(server.address() as AddressInfo).port}`;
+  return ok({
+    url,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  });
 }
 
 /** Installs a CRD this build bundles unless the API serves it already, and waits until it is served. */
