@@ -109,8 +109,9 @@ export async function startEdgeDevices(context: EdgeDevicesContext): Promise<Edg
       if (!shownConnected) io.out(`eventbus connected to ${displayedMqttUrl(url)}`);
       shownConnected = true;
     });
+    const uploadRefusals = { logged: 0 };
     bus.on('message', (message) => {
-      if (message.topic.kind === 'upload') return forwardUpload(message, context);
+      if (message.topic.kind === 'upload') return forwardUpload(message, context, uploadRefusals);
       twins.handle(message).catch((error: Error) => log.warn({ topic: message.rawTopic, error: error.message }, 'mqtt message not handled'));
     });
     io.out(`mqtt ${displayedMqttUrl(url)}${broker === undefined ? ' (external)' : ''}`);
@@ -143,19 +144,18 @@ export async function startEdgeDevices(context: EdgeDevicesContext): Promise<Edg
 
 /** Distinct upload refusals logged (a chatty app on a bad topic must not flood the log). */
 const UPLOAD_REFUSALS_LOGGED_MAX = 16;
-let uploadRefusalsLogged = 0;
 
 /**
  * Sends an app's upload up through the outbox (journaled, in order, kept while the cloud is away).
  * Called in the order the bus received messages; report assigns the outbox position at once, so
  * the order holds. An upload that cannot go (too large, a topic too long for the stream) is logged.
  */
-function forwardUpload(message: InboundDeviceMessage, context: EdgeDevicesContext): void {
+function forwardUpload(message: InboundDeviceMessage, context: EdgeDevicesContext, refusals: { logged: number }): void {
   const bytes = message.bytes;
   const event = bytes === undefined ? err(message.payload.ok ? 'the payload was not kept' : message.payload.error.reason) : uploadEventOf(message.rawTopic, bytes);
   if (!event.ok) {
-    if (uploadRefusalsLogged < UPLOAD_REFUSALS_LOGGED_MAX) context.log.warn({ topic: message.rawTopic.slice(0, 256), reason: event.error }, 'upload not forwarded to the cloud');
-    uploadRefusalsLogged += 1;
+    if (refusals.logged < UPLOAD_REFUSALS_LOGGED_MAX) context.log.warn({ topic: message.rawTopic.slice(0, 256), reason: event.error }, 'upload not forwarded to the cloud');
+    refusals.logged += 1;
     return;
   }
   void context.report([event.value]).then(

@@ -1,8 +1,9 @@
 // The cloud Router's EventBus→rest half as an up-effects writer: an edge app's upload, applied by
 // the hub in the node's log order, is POSTed to the URL of every Rule that routes it, and counted in
 // the Rule's status. A node's deliveries go one at a time, in order. A target that fails is retried a
-// bounded number of times, then the message counts as failed and the log moves on: a dead target
-// delays a node's up log by at most DELIVERY_ATTEMPTS_MAX attempts per upload, never forever.
+// bounded number of times, then the message counts as failed and the log moves on; for a while after
+// that, the target gets one attempt per message, so a dead target delays a node's up log by one
+// attempt's timeout per upload (a few retries now and then), never forever.
 // Delivery is at least once: a cloud that crashes after a POST and before the ack POSTs again, with
 // the same X-Edgehive-Upload-Id header, so a target can drop the duplicate.
 import { type UpEffects, type UpEvent, EVENT_BUS_UPLOADED, readUpload } from '../../transport/index.js';
@@ -20,6 +21,10 @@ const RETRY_DELAY_MS_MIN = 250;
 const ANSWER_BYTES_MAX = 1024 * 1024;
 /** Nodes with deliveries in flight tracked at once (one chain each; a chain ends when its node's deliveries do). */
 const NODE_CHAINS_MAX = 100_000;
+/** How long a target that failed every attempt gets one attempt per message instead of DELIVERY_ATTEMPTS_MAX. */
+export const FAILING_TARGET_COOLDOWN_MS = 30_000;
+/** Failing targets remembered at once (the oldest is forgotten first). */
+const FAILING_TARGETS_MAX = 1_000;
 
 /** What the router effects need: the rules now, somewhere to count, and (for tests) time. */
 export interface RouterEffectsOptions {
@@ -28,6 +33,8 @@ export interface RouterEffectsOptions {
   readonly log: { info(fields: object, message: string): void; warn(fields: object, message: string): void };
   readonly timeoutMs?: number;
   readonly sleep?: (ms: number) => Promise<void>;
+  /** A monotonic clock in ms (default performance.now). */
+  readonly monotonicMs?: () => number;
   readonly post?: typeof fetch;
 }
 
@@ -42,8 +49,12 @@ export class RouterEffects implements UpEffects {
   readonly #timeoutMs: number;
   readonly #sleep: (ms: number) => Promise<void>;
   readonly #post: typeof fetch;
+  readonly #monotonicMs: () => number;
+  /** Targets that failed every attempt lately: URL → when (monotonic ms). */
+  readonly #failing = new Map<string, number>();
 
   constructor(private readonly options: RouterEffectsOptions) {
+    this.#monotonicMs = options.monotonicMs ?? (() => performance.now());
     this.#timeoutMs = options.timeoutMs ?? DELIVERY_TIMEOUT_MS_DEFAULT;
     this.#sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
     this.#post = options.post ?? fetch;
@@ -77,16 +88,33 @@ export class RouterEffects implements UpEffects {
 
   async #deliver(route: UploadRoute, id: string, node: string, topic: string, payload: Buffer): Promise<DeliveryOutcome> {
     let last = '';
-    for (let attempt = 0; attempt < DELIVERY_ATTEMPTS_MAX; attempt++) {
+    let refused = false;
+    const failedAt = this.#failing.get(route.url);
+    const attempts = failedAt !== undefined && this.#monotonicMs() - failedAt < FAILING_TARGET_COOLDOWN_MS ? 1 : DELIVERY_ATTEMPTS_MAX;
+    for (let attempt = 0; attempt < attempts; attempt++) {
       if (attempt > 0) await this.#sleep(RETRY_DELAY_MS_MIN * 2 ** (attempt - 1));
       const answer = await this.#postOnce(route.url, id, node, topic, payload);
-      if (answer.ok) return answer;
+      if (answer.ok) {
+        this.#failing.delete(route.url);
+        return answer;
+      }
       last = answer.error;
       // A 4xx is the target's verdict on this message; asking again would get the same one.
-      if (answer.permanent) break;
+      if (answer.permanent) {
+        refused = true;
+        break;
+      }
     }
+    // A target that answers 4xx is alive; one that failed every attempt is not, for now.
+    if (attempts === DELIVERY_ATTEMPTS_MAX && !refused) this.#noteFailing(route.url);
     this.options.log.warn({ rule: `${route.rule.namespace}/${route.rule.name}`, url: route.url, node, error: last }, 'upload not delivered');
     return { ok: false, error: `POST ${route.url}: ${last}` };
+  }
+
+  #noteFailing(url: string): void {
+    this.#failing.delete(url);
+    if (this.#failing.size >= FAILING_TARGETS_MAX) this.#failing.delete(this.#failing.keys().next().value as string);
+    this.#failing.set(url, this.#monotonicMs());
   }
 
   async #postOnce(url: string, id: string, node: string, topic: string, payload: Buffer): Promise<DeliveryOutcome & { readonly permanent?: boolean }> {
