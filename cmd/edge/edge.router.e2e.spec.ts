@@ -15,6 +15,7 @@ import { parse as parseYaml } from 'yaml';
 import { kubectlRunner, type KubectlRunner } from '../../k8s/api/kubectl.testing.js';
 import { requireKubectl } from '../../k8s/tls/kubectl.fixture.js';
 import { createJoinTokenInDataDir } from '../../transport/index.js';
+import { runCli } from '../replay/cli-harness.testing.js';
 import { kubectlOkWith, untilKubectlWith } from './edge-e2e.testing.js';
 import { startEdgehive, type RunningCli } from './edge-cli.testing.js';
 import { mqttWatcher, type MqttWatcher } from './mqtt-e2e.testing.js';
@@ -161,6 +162,12 @@ describe('the Router between edge apps and cloud apps', () => {
     await untilKubectlWith(kubectl, ['get', 'rule', 'lights-to-edge', '-o', 'jsonpath={.status.successMessages}'], (out) => out === '1', 'successMessages 1', 30_000);
     // No Rule for this path: nothing is published.
     expect((await fetch(`${routerUrl}/edge-1/default/heating`, { method: 'POST', body: '{}', headers: { Authorization: `Bearer ${apiToken}` } })).status).toBe(404);
+  }, 60_000);
+
+  it('the cloud refuses a --router-port that is not a port, saying so, before starting anything', async () => {
+    const refused = await runCli(['cloud', '--data-dir', join(root, 'refused'), '--router-port', 'nine']);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain("--router-port must be a port number (0 for a free one), got 'nine'");
   }, 60_000);
 
   it('uploads published while the cloud is down reach the app, in order, once it is back', async () => {
