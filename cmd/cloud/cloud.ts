@@ -94,13 +94,13 @@ export async function runCloud(options: CloudOptions, io: CloudIo, stop: AbortSi
   const controllers = options.kubeconfig === undefined || options.runControllers === true;
   const identity = await processIdentity(dataDir);
   if (!identity.ok) return fail(io, identity.error);
-  const router = routerPort.value === undefined ? undefined : { port: routerPort.value, authorized: routerAuthorization(api.value.kc, options.insecure) };
-  if (router !== undefined && !router.authorized.ok) {
+  const routerAuthorized = routerPort.value === undefined ? ok(undefined) : routerAuthorization(api.value.kc, options.insecure);
+  if (!routerAuthorized.ok) {
     await api.value.close();
-    return fail(io, router.authorized.error);
+    return fail(io, routerAuthorized.error);
   }
-  const routerListen = router === undefined || !router.authorized.ok ? undefined : { port: router.port, authorized: router.authorized.value };
-  const stream = await startStreamSide(dataDir, api.value.clusterId, api.value.kc, ports.value, log, late, { nodeGraceMs: graceSeconds.value * 1000, controllers, identity: identity.value, streamLease: streamLease.value, journal: journalTarget.value, ...(routerListen === undefined ? {} : { router: routerListen }) });
+  const router = routerPort.value === undefined || routerAuthorized.value === undefined ? {} : { router: { port: routerPort.value, authorized: routerAuthorized.value } };
+  const stream = await startStreamSide(dataDir, api.value.clusterId, api.value.kc, ports.value, log, late, { nodeGraceMs: graceSeconds.value * 1000, controllers, identity: identity.value, streamLease: streamLease.value, journal: journalTarget.value, ...router });
   if (!stream.ok) {
     await api.value.close();
     return fail(io, stream.error);
