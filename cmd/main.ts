@@ -52,6 +52,16 @@ program
   });
 
 program
+  .command('status')
+  .description('one screen of what to check first: per edge node Ready, link, pending up/down, journal sizes; per device its twin at the edge beside the API; reads only, and still prints the edges\' facts when the API is unreachable (exit 0; 1 when the data dir holds no edgehive data)')
+  .option('--data-dir <dir>', 'the data dir of `edgehive up` (or of one `edgehive cloud` or `edgehive edge`)', './.edgehive')
+  .option('--json', 'machine-readable output', false)
+  .action(async (options: { dataDir: string; json: boolean }) => {
+    const { runStatus } = await import('./status/status.js');
+    process.exitCode = await runStatus(options, stdio);
+  });
+
+program
   .command('demo')
   .description('run a node, a pod and a device twin through a sample life on a fresh journal, then replay it')
   .option('--data-dir <dir>', 'where the sample journal is written', './.edgehive')
