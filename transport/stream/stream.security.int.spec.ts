@@ -63,6 +63,19 @@ describe('an edge writing another node\'s pod', () => {
     expect(cloud.hub.status().find((n) => n.nodeName === 'edge-a')?.violations).toBe(1);
   });
 
+  it('an edge app\'s upload on $hw/events/upload/… goes as the edge\'s own (operation upload, group user): applied in order, never refused', async () => {
+    const effects = new RecordingEffects();
+    const cloud = await cloudFor(effects);
+    const edge = await linkedEdge(cloud, 'edge-a');
+    const refusals: string[] = [];
+    edge.on('refused', (reason) => refusals.push(reason));
+    const topic = '$hw/events/upload/line-3/counter';
+    await edge.report([podStatus('web-a', 1), { type: 'EventBusUploaded.v1', data: { resource: topic, topic, payload: '7' } }, podStatus('web-a', 3)]);
+    await until(() => (effects.applied.get('edge-a')?.seqs.length ?? 0) === 3, 'all three applied');
+    expect(effects.applied.get('edge-a')!.events.map((e) => e.type)).toEqual(['PodStatusReported.v1', 'EventBusUploaded.v1', 'PodStatusReported.v1']);
+    expect(refusals).toEqual([]);
+  });
+
   it('closes the connection with 4403 after repeated violations; the edge comes back and its log is whole', async () => {
     const effects = new RecordingEffects();
     const cloud = await cloudFor(effects, { violationLimits: { violationsMax: 3, windowMs: 60_000 } });
