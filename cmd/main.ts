@@ -3,6 +3,12 @@
 import { Command, Option } from 'commander';
 import pino, { type Logger } from 'pino';
 
+// A reader that goes away (`edgehive replay … | head`) is not an error: stop writing and exit quietly.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code === 'EPIPE') process.exit(0);
+  throw error;
+});
+
 const stdio = {
   out: (line: string) => void process.stdout.write(`${line}\n`),
   err: (line: string) => void process.stderr.write(`${line}\n`),
