@@ -131,7 +131,9 @@ describe('DownFrameWriter', () => {
   it('writes exactly the text the general encoder writes and measures its bytes, for any content and revision', () => {
     const writer = new DownFrameWriter();
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER }), fc.nat().map(String), fc.jsonValue(), fc.uuid(), fc.nat(), (seq, resourceVersion, data, msgId, timestampMs) => {
+      // Contents the edge accepts: a `__proto__` key is refused by the edge's decoder, so the writer
+      // rightly measures such a content as unsendable (the spec below on refused contents, and the codec fuzz).
+      fc.property(fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER }), fc.nat().map(String), fc.jsonValue().filter((v) => !JSON.stringify(v).includes('"__proto__"')), fc.uuid(), fc.nat(), (seq, resourceVersion, data, msgId, timestampMs) => {
         const at = { msgId, timestampMs };
         const frame = desiredOf(seq, resourceVersion, contentWith(data as JsonValue));
         const expected = encodeFrame(cloudFrameOf(frame, 'edge-1', at));
