@@ -6,10 +6,11 @@
 // - end to end: twin updates/s from the publish to the Device's `status.twins[]` in the API showing
 //   the last value (the cloud coalesces a device's writes, so fewer API writes than updates is the point).
 // `edgehive cloud` and `edgehive edge` run as child processes; everything is killed at the end.
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
 import mqtt, { type MqttClient } from 'mqtt';
 import { startEdgehive, type RunningCli } from '../cmd/edge/edge-cli.testing.js';
@@ -203,4 +204,10 @@ async function endToEndThroughput(publisher: MqttClient, objects: CustomObjectsA
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const figures = await deviceFigures();
   figures.forEach((f) => console.log(deviceFigureLines(f)));
+  const at = new Date().toISOString();
+  const dir = fileURLToPath(new URL('./results/', import.meta.url));
+  mkdirSync(dir, { recursive: true });
+  const file = `${dir}devices-${at.replace(/[:.]/g, '-')}.json`;
+  writeFileSync(file, `${JSON.stringify({ at, node: process.version, cpus: cpus().length, devices: figures }, null, 2)}\n`);
+  console.log(`results: ${file}`);
 }
