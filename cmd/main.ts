@@ -39,10 +39,13 @@ program
   .description("rebuild any actor's state from a journal and print its transitions as a timeline")
   .argument('<journal>', 'an edgehive journal file (SQLite)')
   .option('--stream <id>', 'one stream, e.g. pod-default.web.<uid>; without it, list the streams')
-  .option('--until <version|time>', 'rebuild the state at a stream version or an ISO 8601 time')
+  .option('--node <name>', "a node's stream by name (node-NAME at the edge, link-NAME in the cloud)")
+  .option('--pod <ns/name>', "a pod's stream by name, without its uid (the newest incarnation; all are listed)")
+  .option('--twin <ns/name>', "a device twin's stream by the Device's name, without its uid (the newest incarnation; all are listed)")
+  .option('--until <version|time>', 'rebuild the state at a stream version or an ISO 8601 time, and say which event made it so and which came next')
   .option('--json', 'machine-readable output', false)
   .option('--follow', 'keep printing events as a live journal grows (Ctrl-C to stop)', false)
-  .action(async (journal: string, options: { stream?: string; until?: string; json: boolean; follow: boolean }) => {
+  .action(async (journal: string, options: { stream?: string; node?: string; pod?: string; twin?: string; until?: string; json: boolean; follow: boolean }) => {
     const { runReplay } = await import('./replay/replay.js');
     process.exitCode = await runReplay({ path: journal, ...options }, stdio, stopSignal());
   });
