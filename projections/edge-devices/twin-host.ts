@@ -77,6 +77,11 @@ export interface TwinSummary {
 
 const isPresent = (state: TwinState): state is PresentTwin => state.status === 'synced' || state.status === 'drifted';
 const nameKey = (device: DeviceId): string => `${device.namespace}/${device.name}`;
+// Causes journaled with twin events, so `edgehive replay` can say which message made a twin so.
+/** A cloud sync or add is caused by the Device at its generation (the twin's cloud version). */
+const deviceCause = (device: HeldDevice): { readonly causationId: string } => ({ causationId: `device:${device.ref.uid}@${device.generation}` });
+/** An edge update is caused by one MQTT message: its topic and `event_id`. */
+const mqttCause = (topic: string, eventId: string): { readonly causationId: string } => ({ causationId: `mqtt:${topic}#${eventId}` });
 
 /**
  * Up reports of one device, serialized so they leave in the order the changes were journaled, and
@@ -264,14 +269,14 @@ export class DeviceTwinHost {
     held.declared = signature;
     const state = held.actor.state;
     if (!isPresent(state)) return this.#add(held, device, model);
-    const synced = await this.#execute(held, cloudSyncCommand(device, model, state.twin, this.#now()));
+    const synced = await this.#execute(held, cloudSyncCommand(device, model, state.twin, this.#now()), deviceCause(device));
     if (!synced.ok) this.#options.log.warn({ device: nameKey(device.ref), error: describeExecuteError(synced.error) }, 'cloud values not synced to the twin');
     else if (synced.value.events.length > 0) held.reports.request('twin');
   }
 
   async #add(held: HeldTwin, device: HeldDevice, model: JsonObject | undefined): Promise<void> {
     held.heldBack = [];
-    const added = await this.#execute(held, addDeviceCommand(device, model, this.#now()));
+    const added = await this.#execute(held, addDeviceCommand(device, model, this.#now()), deviceCause(device));
     const heldBack = held.heldBack;
     held.heldBack = undefined;
     if (!added.ok) {
@@ -337,7 +342,7 @@ export class DeviceTwinHost {
   async #updateTwin(held: HeldTwin | undefined, request: Extract<TwinRequest, { kind: 'twinUpdate' }>): Promise<void> {
     const { device, event_id } = request;
     if (held === undefined) return this.#send(updateNotFound(device, event_id, this.#now()));
-    const updated = await this.#execute(held, { type: 'UpdateTwinFromEdge', data: { event_id, twin: request.twin, at: this.#now() } });
+    const updated = await this.#execute(held, { type: 'UpdateTwinFromEdge', data: { event_id, twin: request.twin, at: this.#now() } }, mqttCause(deviceTopics.twinUpdate(device), event_id));
     // The accepted update's result, document, delta and report are the machine's effects.
     if (updated.ok) {
       if (updated.value.events.length === 0) this.#send(updateResult(device, event_id, this.#now(), {}));
@@ -359,7 +364,7 @@ export class DeviceTwinHost {
       const decided = twinKind.decide(command, { status: 'absent' });
       return !decided.ok && decided.error.kind === 'UnknownDeviceState' ? dropped() : notFound();
     }
-    const updated = await this.#execute(held, command);
+    const updated = await this.#execute(held, command, mqttCause(deviceTopics.stateUpdate(device), event_id));
     if (!updated.ok) {
       const error = updated.error;
       if (error.kind === 'Rejected' && error.rejection.kind === 'UnknownDeviceState') return dropped();
@@ -387,9 +392,9 @@ export class DeviceTwinHost {
   }
 
   /** Executes a command on a twin; a journal failure (a thrown store error) becomes an error value like the others. */
-  async #execute(held: HeldTwin, command: TwinCommand): Promise<Result<Executed<TwinEvent>, TwinExecuteError>> {
+  async #execute(held: HeldTwin, command: TwinCommand, cause: { readonly causationId?: string } = {}): Promise<Result<Executed<TwinEvent>, TwinExecuteError>> {
     try {
-      return await held.actor.execute(command);
+      return await held.actor.execute(command, cause);
     } catch (error) {
       return err({ kind: 'JournalFailed', message: (error as Error).message });
     }

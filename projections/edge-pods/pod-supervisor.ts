@@ -70,6 +70,13 @@ const metaOf = (pod: JsonObject): { namespace: string; name: string; uid: string
   };
 };
 
+/** Journaled as the causationId of pod commands a desired Pod caused, so `edgehive replay` can name it. */
+const podCause = (pod: JsonObject): { readonly causationId: string } => {
+  const metadata = isJsonObject(pod['metadata']) ? pod['metadata'] : {};
+  const resourceVersion = typeof metadata['resourceVersion'] === 'string' ? metadata['resourceVersion'] : '?';
+  return { causationId: `pod:${metaOf(pod).uid}@${resourceVersion}` };
+};
+
 const silent: SupervisorLog = { info: () => undefined, warn: () => undefined };
 
 /**
@@ -184,8 +191,8 @@ export class PodSupervisor {
     if (state.status !== 'absent') for (const c of state.containers) if (c.state.state === 'running') this.#startProbes(supervised, uid, c.name, c.state.runId);
     this.#pods.set(uid, supervised);
     if (supervised.actor.state.status === 'absent') {
-      await this.#execute(uid, { type: 'AdmitPod', data: { spec: podSpecInputOf(pod, this.options.nodeName), at } });
-      await this.#execute(uid, { type: 'StartPod', data: { at: this.#now() } });
+      await this.#execute(uid, { type: 'AdmitPod', data: { spec: podSpecInputOf(pod, this.options.nodeName), at } }, podCause(pod));
+      await this.#execute(uid, { type: 'StartPod', data: { at: this.#now() } }, podCause(pod));
     }
     this.#statusChanged(uid);
   }
@@ -195,7 +202,9 @@ export class PodSupervisor {
     if (supervised === undefined) return;
     if (!supervised.terminating) {
       supervised.terminating = true;
-      await this.#execute(uid, { type: 'RequestTermination', data: { ...(gracePeriodSeconds === undefined ? {} : { gracePeriodSeconds }), at: this.#now() } });
+      // A deleted Pod causes its termination; a Pod no longer desired has no object to name.
+      const cause = metaOf(supervised.pod).deleting ? podCause(supervised.pod) : {};
+      await this.#execute(uid, { type: 'RequestTermination', data: { ...(gracePeriodSeconds === undefined ? {} : { gracePeriodSeconds }), at: this.#now() } }, cause);
     }
     await this.#finishIfDone(uid);
   }
@@ -349,10 +358,10 @@ export class PodSupervisor {
     await this.#finishIfDone(exit.podUid);
   }
 
-  async #execute(uid: string, command: PodCommand): Promise<void> {
+  async #execute(uid: string, command: PodCommand, cause: { readonly causationId?: string } = {}): Promise<void> {
     const supervised = this.#pods.get(uid);
     if (supervised === undefined) return;
-    const executed = await supervised.actor.execute(command);
+    const executed = await supervised.actor.execute(command, cause);
     if (!executed.ok) {
       this.#log.info({ pod: uid, command: command.type, refused: executed.error }, 'pod command not applied');
       return;
