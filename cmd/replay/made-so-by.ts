@@ -47,21 +47,22 @@ export function summarizeEvent(type: string, data: unknown): string {
   if (isRecord(rest['device'])) parts.push(`device ${String(rest['device']['namespace'])}/${String(rest['device']['name'])}`);
   const fields = Object.entries(rest).filter(([key]) => key !== 'device');
   parts.push(...fields.map(([key, value]) => `${key}=${shortValue(value)}`));
-  if (isRecord(twin)) parts.push(...Object.entries(twin).map(([key, value]) => twinPropertySummary(key, value)));
+  if (isRecord(twin)) parts.push(...Object.entries(twin).flatMap(([key, value]) => twinPropertySummary(key, value) ?? []));
   const line = parts.join(', ');
   return cut(line === '' ? type : line);
 }
 
-/** `target expected 25`, `temperature actual 21.5`, `target deleted`. */
-function twinPropertySummary(key: string, value: unknown): string {
+/**
+ * `target expected 25`, `temperature actual 21.5`, `target deleted`; sides without a value are left
+ * out (a cloud sync carries every property, most with no expected value), so is a property with none.
+ */
+function twinPropertySummary(key: string, value: unknown): string | undefined {
   if (!isRecord(value)) return `${key} deleted`;
-  const sides = (['expected', 'actual'] as const)
-    .filter((side) => side in value)
-    .map((side) => {
-      const held = value[side];
-      return `${side} ${isRecord(held) ? shortValue(held['value']) : 'none'}`;
-    });
-  return `${key} ${sides.length === 0 ? '(no value)' : sides.join(' ')}`;
+  const sides = (['expected', 'actual'] as const).flatMap((side) => {
+    const held = value[side];
+    return isRecord(held) ? [`${side} ${shortValue(held['value'])}`] : [];
+  });
+  return sides.length === 0 ? undefined : `${key} ${sides.join(' ')}`;
 }
 
 function shortValue(value: unknown): string {

@@ -22,9 +22,9 @@ describe('summarizeEvent', () => {
     );
   });
 
-  it('names the device of a DeviceAdded with what it expects and what is not reported yet', () => {
-    const data = { device: { namespace: 'default', name: 'thermometer-1', uid: 'u' }, generation: 1, twin: { target: { expected: { value: '21', metadata: { timestamp: 1 } }, actual: null } }, at: 1 };
-    expect(summarizeEvent('DeviceAdded.v1', data)).toBe('device default/thermometer-1, generation=1, target expected 21 actual none');
+  it('names the device of a DeviceAdded with the values it holds, leaving out sides and properties without one', () => {
+    const data = { device: { namespace: 'default', name: 'thermometer-1', uid: 'u' }, generation: 1, twin: { target: { expected: { value: '21', metadata: { timestamp: 1 } }, actual: null }, temperature: { expected: null, actual: null } }, at: 1 };
+    expect(summarizeEvent('DeviceAdded.v1', data)).toBe('device default/thermometer-1, generation=1, target expected 21');
   });
 
   it('lists the scalar fields of other events, leaving out the time and quoting text with spaces', () => {

@@ -70,11 +70,14 @@ const metaOf = (pod: JsonObject): { namespace: string; name: string; uid: string
   };
 };
 
-/** Journaled as the causationId of pod commands a desired Pod caused, so `edgehive replay` can name it. */
+/**
+ * Journaled as the causationId of pod commands a desired Pod caused, so `edgehive replay` can name it:
+ * `pod:<uid>@<resourceVersion>`, or `pod:<uid>` for desired content, which arrives without one.
+ */
 const podCause = (pod: JsonObject): { readonly causationId: string } => {
   const metadata = isJsonObject(pod['metadata']) ? pod['metadata'] : {};
-  const resourceVersion = typeof metadata['resourceVersion'] === 'string' ? metadata['resourceVersion'] : '?';
-  return { causationId: `pod:${metaOf(pod).uid}@${resourceVersion}` };
+  const resourceVersion = metadata['resourceVersion'];
+  return { causationId: `pod:${metaOf(pod).uid}${typeof resourceVersion === 'string' ? `@${resourceVersion}` : ''}` };
 };
 
 const silent: SupervisorLog = { info: () => undefined, warn: () => undefined };
