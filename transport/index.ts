@@ -71,7 +71,7 @@ export {
   parseDeviceTopic,
 } from './mqtt/device-topics.js';
 export { startEmbeddedBroker, type EmbeddedBroker, type EmbeddedBrokerOptions, type BrokerStartError } from './mqtt/embedded-broker.js';
-export { EventBus, type EventBusOptions } from './mqtt/event-bus.js';
+export { EventBus, parseBrokerUrl, type EventBusOptions } from './mqtt/event-bus.js';
 export {
   EVENT_BUS_UPLOADED,
   ROUTER_PAYLOAD_BYTES_MAX,

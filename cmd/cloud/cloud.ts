@@ -255,10 +255,12 @@ async function startStreamSide(dataDir: string, clusterId: string, kc: KubeConfi
   // NodeSync lives in the API (DESIGN.md, Scaling), so any cloud process can take a node over.
   const crd = await ensureNodeSyncCrd(kc);
   if (!crd.ok) return crd;
+  // Best effort: a cluster where this cloud may not create CRDs still syncs pods; devices and rules
+  // are then followed as absent (and picked up once someone installs the CRDs).
   const deviceCrds = await ensureDeviceCrds(kc);
-  if (!deviceCrds.ok) return deviceCrds;
+  if (!deviceCrds.ok) log.warn({ error: deviceCrds.error }, 'device CRDs not installed; devices are followed once they exist');
   const routerCrds = await ensureRouterCrds(kc);
-  if (!routerCrds.ok) return routerCrds;
+  if (!routerCrds.ok) log.warn({ error: routerCrds.error }, 'rule CRDs not installed; rules are followed once they exist');
   const journal = await openCloudJournal(control.journal);
   if (!journal.ok) return journal;
   const links = new CloudLinkRecorder(journal.value, log);

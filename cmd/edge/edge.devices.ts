@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import type { ActorHost } from '../../actors/index.js';
 import { DeviceTwinHost, type LocalView } from '../../projections/index.js';
 import { err, ok, randomIds, systemClock, type Result } from '../../kernel/index.js';
-import { EventBus, startEmbeddedBroker, uploadEventOf, type EmbeddedBroker, type InboundDeviceMessage, type UpEvent } from '../../transport/index.js';
+import { EventBus, parseBrokerUrl, startEmbeddedBroker, uploadEventOf, type EmbeddedBroker, type InboundDeviceMessage, type UpEvent } from '../../transport/index.js';
 
 /** KubeEdge's external MQTT port; `--mqtt-port 0` takes a free one. */
 export const MQTT_PORT_DEFAULT = 1883;
@@ -40,6 +40,9 @@ export function parseMqttSettings(flags: MqttFlags): Result<MqttSettings, string
       return err(`--mqtt-url must be a URL such as mqtt://127.0.0.1:1883, got '${flags.mqttUrl}'`);
     }
     if (url.protocol !== 'mqtt:' && url.protocol !== 'mqtts:') return err(`--mqtt-url must use mqtt:// or mqtts://, got '${url.protocol}'`);
+    // Checked as the EventBus will read it (a host, decodable credentials), so it cannot fail later.
+    const broker = parseBrokerUrl(flags.mqttUrl);
+    if (!broker.ok) return err(`--mqtt-url: ${broker.error}`);
     return ok({ kind: 'external', url: flags.mqttUrl });
   }
   const text = flags.mqttPort ?? String(MQTT_PORT_DEFAULT);
@@ -78,6 +81,8 @@ export interface EdgeDevices {
   /** The held Devices or DeviceModels changed. */
   reconcile(): void;
   twins(): ReturnType<DeviceTwinHost['twins']>;
+  /** A full resync: the cloud may lack what was reported below the outbox floor, so every twin goes up again. */
+  reportAll(): void;
   /** Publishes a cloud Router message on the broker (QoS 1); err without a broker or once stopped. */
   publish(topic: string, payload: Buffer): Promise<Result<void, string>>;
   stop(): Promise<void>;
@@ -132,6 +137,7 @@ export async function startEdgeDevices(context: EdgeDevicesContext): Promise<Edg
       });
     },
     twins: () => twins.twins(),
+    reportAll: () => twins.reportAll(),
     publish: (topic, payload) => (bus === undefined ? Promise.resolve(err('this edge runs no MQTT broker (--no-mqtt, or it could not listen)')) : bus.publish(topic, payload)),
     stop: async () => {
       await running;

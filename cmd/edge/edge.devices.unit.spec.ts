@@ -24,6 +24,9 @@ describe('the edge MQTT flags', () => {
     expect(parseMqttSettings({ mqttUrl: 'mqtt://127.0.0.1:1883', mqttPort: '0' })).toMatchObject({ ok: false, error: expect.stringContaining('in the URL') });
     expect(parseMqttSettings({ mqttUrl: 'http://127.0.0.1:1883' })).toMatchObject({ ok: false, error: expect.stringContaining('mqtt://') });
     expect(parseMqttSettings({ mqttUrl: 'not a url' })).toMatchObject({ ok: false });
+    // Refused here, as the EventBus would read them, rather than failing after the pods started.
+    expect(parseMqttSettings({ mqttUrl: 'mqtt://' })).toMatchObject({ ok: false, error: expect.stringContaining('no host') });
+    expect(parseMqttSettings({ mqttUrl: 'mqtt://u:p%ZZ@127.0.0.1:1883' })).toMatchObject({ ok: false, error: expect.stringContaining('percent-encoding') });
   });
 
   it('turn the EventBus off with --no-mqtt, whatever else is given', () => {

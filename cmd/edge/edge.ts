@@ -62,6 +62,8 @@ export interface EdgeIo {
   err(line: string): void;
 }
 
+/** Events of one actor between snapshots: a restart folds at most this many per actor. */
+const ACTOR_SNAPSHOT_EVERY_EVENTS = 100;
 /** How often the edge compacts acknowledged outbox entries and checks whether it is up to date. */
 const PROGRESS_INTERVAL_MS = 500;
 /** How often the node's status goes up while linked (KubeEdge's nodeStatusReportFrequency is 5 min; the Ready heartbeat is more frequent). */
@@ -241,7 +243,8 @@ async function startLink(context: LinkContext): Promise<Result<{ stop(): Promise
     respond: eventBusResponder((topic, payload) => publishOnBus(topic, payload), serviceBusResponder({})),
     log,
   });
-  const host = new ActorHost({ store: context.journal.store, clock: systemClock, ids: randomIds, origin: nodeName });
+  // Snapshots bound what a restart folds: a twin takes a write per mapper reading (KubeEdge's rule 44).
+  const host = new ActorHost({ store: context.journal.store, clock: systemClock, ids: randomIds, origin: nodeName, snapshotEveryEvents: ACTOR_SNAPSHOT_EVERY_EVENTS });
   const reportNodeEvents = async (events: readonly UpEvent[]): Promise<void> => {
     const reported = await hub.report(events);
     if (!reported.ok) log.warn({ error: reported.error }, 'node status not journaled');
@@ -305,7 +308,10 @@ async function startLink(context: LinkContext): Promise<Result<{ stop(): Promise
     // history: every pod's status and the node's. The cloud applying them also gives its NodeSync
     // this journal's first position, which is what lets the next link resume. "Up to date" waits for them.
     reporting = true;
-    if (mode === 'full') supervisor.reportAll();
+    if (mode === 'full') {
+      supervisor.reportAll();
+      devices.reportAll();
+    }
     const wasDecommissioned = node.decommissioned;
     void hostPressure(dataDir)
       .then((pressure) => node.linked(observedConditions(pressure)))

@@ -140,24 +140,43 @@ export class DeviceTwinHost {
   /** While `start` runs: twins whose delta a sync already published, so start does not repeat it. */
   #deltaSent: Set<string> | undefined;
   #stopped = false;
+  /** Resolves once `start` has rebuilt the twins: MQTT messages arriving earlier wait for it, instead of a false 404. */
+  readonly #ready: Promise<void>;
+  #markReady: () => void = () => undefined;
 
   constructor(options: DeviceTwinHostOptions) {
     this.#options = options;
+    this.#ready = new Promise((resolve) => (this.#markReady = resolve));
   }
 
   /** Rebuilds the twins of the held devices from the journal, then reconciles; reports every present twin (TWIN_REPORTED) once and publishes a delta for each drifted twin. */
   async start(devices: readonly JsonObject[], model: (namespace: string, name: string) => JsonObject | undefined): Promise<void> {
     this.#deltaSent = new Set();
-    await this.reconcile(devices, model);
-    for (const [uid, held] of this.#twins) {
+    try {
+      await this.reconcile(devices, model);
+      // A crash between journaling a change and reporting it loses nothing: the whole twin goes up again.
+      this.reportAll();
+      for (const [uid, held] of this.#twins) {
+        const state = held.actor.state;
+        if (isPresent(state) && state.status === 'drifted' && !this.#deltaSent.has(uid)) this.#publish(uid, this.#deltaOf(state));
+      }
+    } finally {
+      this.#deltaSent = undefined;
+      this.#markReady();
+    }
+  }
+
+  /**
+   * Reports every present twin (and its state, once it has one) up again: after a start, and after
+   * a full resync, where the cloud may lack the history below the edge's outbox floor.
+   */
+  reportAll(): void {
+    for (const held of this.#twins.values()) {
       const state = held.actor.state;
       if (!isPresent(state)) continue;
-      // A crash between journaling a change and reporting it loses nothing: the whole twin goes up again.
       held.reports.request('twin');
       if (state.state !== 'unknown' || state.last_online !== '') held.reports.request('state');
-      if (state.status === 'drifted' && !this.#deltaSent.has(uid)) this.#publish(uid, this.#deltaOf(state));
     }
-    this.#deltaSent = undefined;
   }
 
   /** The held Devices/DeviceModels changed (desired commit): add / sync / remove twins. Calls are serialized. */
@@ -171,6 +190,7 @@ export class DeviceTwinHost {
   /** One MQTT message from the EventBus; always answers per KubeEdge (result topics), never throws. */
   async handle(message: InboundDeviceMessage): Promise<void> {
     try {
+      await this.#ready;
       const decoded = decodeTwinRequest(message);
       if (!decoded.ok) {
         if (decoded.error.kind === 'BadRequest') this.#send(errorResult(decoded.error.answerTopic, decoded.error.event_id, this.#now(), decoded.error.code, decoded.error.reason));
@@ -270,8 +290,11 @@ export class DeviceTwinHost {
     const state = held.actor.state;
     if (!isPresent(state)) return this.#add(held, device, model);
     const synced = await this.#execute(held, cloudSyncCommand(device, model, state.twin, this.#now()), deviceCause(device));
-    if (!synced.ok) this.#options.log.warn({ device: nameKey(device.ref), error: describeExecuteError(synced.error) }, 'cloud values not synced to the twin');
-    else if (synced.value.events.length > 0) held.reports.request('twin');
+    if (!synced.ok) {
+      // Not marked done: the next reconcile (the next desired commit, or a restart) tries again.
+      held.declared = undefined;
+      this.#options.log.warn({ device: nameKey(device.ref), error: describeExecuteError(synced.error) }, 'cloud values not synced to the twin');
+    } else if (synced.value.events.length > 0) held.reports.request('twin');
   }
 
   async #add(held: HeldTwin, device: HeldDevice, model: JsonObject | undefined): Promise<void> {
@@ -280,6 +303,7 @@ export class DeviceTwinHost {
     const heldBack = held.heldBack;
     held.heldBack = undefined;
     if (!added.ok) {
+      held.declared = undefined;
       this.#options.log.warn({ device: nameKey(device.ref), error: describeExecuteError(added.error) }, 'device twin not added');
       return;
     }

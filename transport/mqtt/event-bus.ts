@@ -110,10 +110,15 @@ export function parseBrokerUrl(url: string): Result<{ readonly url: string; read
   }
   if (!BROKER_URL_PROTOCOLS.includes(parsed.protocol)) return err(`broker url protocol ${parsed.protocol} is not one of ${BROKER_URL_PROTOCOLS.join(' ')}`);
   if (parsed.hostname === '') return err('the broker url names no host');
-  const credentials = {
-    ...(parsed.username === '' ? {} : { username: decodeURIComponent(parsed.username) }),
-    ...(parsed.password === '' ? {} : { password: decodeURIComponent(parsed.password) }),
-  };
+  let credentials: { username?: string; password?: string };
+  try {
+    credentials = {
+      ...(parsed.username === '' ? {} : { username: decodeURIComponent(parsed.username) }),
+      ...(parsed.password === '' ? {} : { password: decodeURIComponent(parsed.password) }),
+    };
+  } catch {
+    return err('the broker url\'s user name or password is not valid percent-encoding');
+  }
   return ok({ url: `${parsed.protocol}//${parsed.host}`, ...credentials });
 }
 

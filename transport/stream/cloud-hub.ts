@@ -125,8 +125,6 @@ interface NodeEntry {
   queries: PendingQueries;
   /** Up frames accepted and not yet performed, for authorization and refusal answers. */
   ups: Map<number, ReceivedUp>;
-  /** Up effects handed to the port and not yet reported performed; their completions are reported in seq order. */
-  effects: { inFlight: number; tail: Promise<void>; failed: boolean };
   /** The down planner's options: the hub's limits, frames measured by the hub's DownFrameWriter. */
   plannerOptions: DownPlannerOptions;
 }
@@ -136,9 +134,6 @@ type UpDecisionRun = { readonly session: StreamSession | null; readonly decision
 type DownDecisionRun = { readonly session: StreamSession | null; readonly decision: DownPlannerDecision };
 
 const monotonicMs = (): number => performance.now();
-
-/** Up effects of one node performed at once (the API writers bound the requests they make). */
-const UP_EFFECTS_IN_FLIGHT_MAX = 64;
 
 /**
  * The cloud end of the stream. Wire it to the mTLS listener's `onConnection`.
@@ -263,7 +258,7 @@ export class CloudHub extends EventEmitter<{ linked: [nodeName: string, mode: 'r
       entry.queries.failAll('the cloud hub stopped');
       entry.timers.cancelAll();
     }
-    await Promise.all([...this.#nodes.values()].flatMap((e) => [e.upQueue.settled(), e.downQueue.settled(), e.effects.tail]));
+    await Promise.all([...this.#nodes.values()].flatMap((e) => [e.upQueue.settled(), e.downQueue.settled()]));
   }
 
   /** Loads a node's NodeSync record and desired set once; concurrent hellos share the load. */
@@ -293,7 +288,6 @@ export class CloudHub extends EventEmitter<{ linked: [nodeName: string, mode: 'r
           bucket: new TokenBucket((this.options.queryRate ?? QUERY_RATE_DEFAULT).perSecond, (this.options.queryRate ?? QUERY_RATE_DEFAULT).burst),
           queries: new PendingQueries(),
           ups: new Map(),
-          effects: { inFlight: 0, tail: Promise.resolve(), failed: false },
           plannerOptions: { limits: this.#limits, frameBytes: (frame) => this.#downWriter.measure(nodeName, frame, freshStamp()) },
         };
         this.#nodes.set(nodeName, entry);
@@ -488,7 +482,7 @@ export class CloudHub extends EventEmitter<{ linked: [nodeName: string, mode: 'r
    */
   async #letGo(nodeName: string): Promise<void> {
     const entry = this.#nodes.get(nodeName);
-    if (entry !== undefined) await Promise.all([entry.upQueue.settled(), entry.downQueue.settled(), entry.effects.tail]);
+    if (entry !== undefined) await Promise.all([entry.upQueue.settled(), entry.downQueue.settled()]);
     if (!this.#idle(nodeName)) return;
     if (entry !== undefined && this.#nodes.get(nodeName) === entry) {
       this.#nodes.delete(nodeName);
@@ -525,7 +519,7 @@ export class CloudHub extends EventEmitter<{ linked: [nodeName: string, mode: 'r
           this.#refuseUp(entry, session, received!, refusal);
           return this.#up(entry, (s) => upEffectPerformed(s, journalId, seq));
         }
-        return this.#pipelineEffect(entry, journalId, seq, event);
+        return this.#perform(entry, journalId, seq, event).then(() => this.#up(entry, (s) => upEffectPerformed(s, journalId, seq)));
       }
       case 'recordPosition': {
         const { journalId, seq } = decision;
@@ -562,32 +556,6 @@ export class CloudHub extends EventEmitter<{ linked: [nodeName: string, mode: 'r
     if (this.options.ownership !== undefined) void this.#letGo(entry.name);
   }
 
-  /**
-   * Starts an event's effects without waiting for the ones before it, and reports each performed in
-   * seq order (the up receiver records and acks a position only once every effect up to it is
-   * done). Effects of one object stay ordered in the writers' per-object queues, which then merge a
-   * burst of one object's reports into one write instead of one write per event; a node has at
-   * most UP_EFFECTS_IN_FLIGHT_MAX in flight, past which the decision queue waits.
-   */
-  #pipelineEffect(entry: NodeEntry, journalId: string, seq: number, event: UpEvent): Promise<void> | undefined {
-    const effects = entry.effects;
-    effects.inFlight += 1;
-    const performing = this.#perform(entry, journalId, seq, event);
-    effects.tail = effects.tail.then(async () => {
-      try {
-        await performing;
-        if (!effects.failed) this.#up(entry, (s) => upEffectPerformed(s, journalId, seq));
-      } catch (error) {
-        // The first failure drops the node's state (as a failed decision does); later completions report nothing.
-        if (!effects.failed) this.#storeFailed(entry, error);
-        effects.failed = true;
-      } finally {
-        effects.inFlight -= 1;
-      }
-    });
-    return effects.inFlight >= UP_EFFECTS_IN_FLIGHT_MAX ? effects.tail : undefined;
-  }
-
   /** Performs an event's effects; a failure is retried with back-off, since skipping it would lose it. */
   async #perform(entry: NodeEntry, journalId: string, seq: number, event: UpEvent): Promise<void> {
     for (let attempt = 0; ; attempt++) {
@@ -614,7 +582,9 @@ export class CloudHub extends EventEmitter<{ linked: [nodeName: string, mode: 'r
    */
   #refuseUp(entry: NodeEntry, session: StreamSession | null, up: ReceivedUp, refusal: AuthorizationRefusal): void {
     if (session !== null && entry.session === session) session.send(upRefusalFrame(up, entry.name, refusal.reason));
-    if (refusal.kind === 'PodUnknown' || refusal.kind === 'DeviceUnknown') {
+    // A Device, unlike a Pod, can move to another node (spec.nodeName is mutable): the old node's
+    // reports racing its tombstone are stale too.
+    if (refusal.kind === 'PodUnknown' || refusal.kind === 'DeviceUnknown' || refusal.kind === 'DeviceNotBound') {
       this.#log.info({ node: entry.name, reason: refusal.reason }, 'up event about an object the cloud no longer knows; applied as nothing');
       return;
     }
