@@ -157,7 +157,7 @@ describe('devices through kubectl and MQTT', () => {
     expect(yaml).toMatch(/propertyName: temperature/);
 
     // kubectl patch of the desired value produces a delta that mosquitto_sub receives.
-    const sub = mosquittoSubOnce(Number(portOf(mqttUrl)), twinTopic('thermo-1', 'twin/update/delta'), 30);
+    const sub = mosquittoSubOnce(Number(portOf(mqttUrl)), twinTopic('thermo-1', 'twin/update/delta'), 30, (payload) => payload.includes('"target-temperature":"25"'));
     cleanups.push(async () => void sub.child.kill('SIGKILL'));
     await sub.subscribed;
     await patchTarget('thermo-1', '25');
@@ -267,7 +267,8 @@ describe('devices through an external mosquitto', () => {
     await mosquittoPub(broker.port, twinTopic('thermo-2', 'twin/update'), update({ temperature: '20.5' }, 'ext-1'));
     await untilKubectl(reported('thermo-2', 'temperature'), (out) => out === '20.5', 'temperature 20.5 of thermo-2');
 
-    const sub = mosquittoSubOnce(broker.port, twinTopic('thermo-2', 'twin/update/delta'), 30);
+    // A delta for the old target (after the report above) may still be on its way: wait for the new one.
+    const sub = mosquittoSubOnce(broker.port, twinTopic('thermo-2', 'twin/update/delta'), 30, (payload) => payload.includes('"target-temperature":"23"'));
     cleanups.push(async () => void sub.child.kill('SIGKILL'));
     await sub.subscribed;
     await patchTarget('thermo-2', '23');

@@ -50,37 +50,50 @@ export function mosquittoPub(port: number, topic: string, payload: string): Prom
   });
 }
 
-/** One message awaited with mosquitto_sub: `subscribed` resolves at its SUBACK, `message` with the payload. */
+/** A message awaited with mosquitto_sub: `subscribed` resolves at its SUBACK, `message` with the first payload `accept` takes. */
 export interface MosquittoSubscription {
   readonly subscribed: Promise<void>;
   readonly message: Promise<string>;
   readonly child: ChildProcess;
 }
 
-/** `mosquitto_sub -C 1` on `topic`, giving up after `timeoutSeconds`. */
-export function mosquittoSubOnce(port: number, topic: string, timeoutSeconds: number): MosquittoSubscription {
+/**
+ * `mosquitto_sub -v` on `topic` until a payload satisfies `accept` (earlier messages, e.g. a delta
+ * published before the change a spec waits for, are passed over), giving up after `timeoutSeconds`.
+ */
+export function mosquittoSubOnce(port: number, topic: string, timeoutSeconds: number, accept: (payload: string) => boolean = () => true): MosquittoSubscription {
   const { sub } = requireMosquitto();
   // -d prints the SUBACK, so the spec publishes only once subscribed; stdbuf makes stdout line-buffered
   // (into a pipe it is block-buffered, and the SUBACK line would arrive only at exit).
-  const args = ['-h', '127.0.0.1', '-p', String(port), '-q', '1', '-t', topic, '-C', '1', '-W', String(timeoutSeconds), '-d'];
+  const args = ['-h', '127.0.0.1', '-p', String(port), '-q', '1', '-t', topic, '-W', String(timeoutSeconds), '-d', '-v'];
   const child = spawn('stdbuf', ['-oL', sub, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
+  let pending = '';
   let onSubscribed: () => void = () => undefined;
+  let onMessage: (payload: string) => void = () => undefined;
   const subscribed = new Promise<void>((resolve) => (onSubscribed = resolve));
+  const message = new Promise<string>((resolve, reject) => {
+    onMessage = resolve;
+    child.once('error', reject);
+    child.once('close', (code) => reject(new Error(`mosquitto_sub on ${topic} exited ${code} without an accepted message: ${output}`)));
+  });
   child.stdout.on('data', (chunk: Buffer) => {
     output += chunk.toString();
     if (/received SUBACK/.test(output)) onSubscribed();
+    const lines = (pending + chunk.toString()).split('\n');
+    pending = lines.pop() ?? '';
+    // With -v each message is one line: the topic, a space, the payload.
+    for (const line of lines) {
+      if (!line.startsWith(`${topic} `)) continue;
+      const payload = line.slice(topic.length + 1);
+      if (!accept(payload)) continue;
+      onMessage(payload);
+      child.kill('SIGTERM');
+    }
   });
   child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const message = new Promise<string>((resolve, reject) => {
-    child.once('error', reject);
-    child.once('close', (code) => {
-      // The payload is the one line that is not mosquitto's debug chatter ("Client … sending/received …").
-      const payload = output.split('\n').find((line) => line.trim() !== '' && !/^Client \S* (sending|received) /.test(line) && !/^Subscribed/.test(line));
-      if (code === 0 && payload !== undefined) resolve(payload);
-      else reject(new Error(`mosquitto_sub on ${topic} exited ${code} without a message: ${output}`));
-    });
-  });
+  // A message taken is the answer; the exit that follows is not a failure.
+  message.catch(() => undefined);
   return { subscribed, message, child };
 }
 

@@ -46,6 +46,14 @@ export interface DeviceStatusWriterOptions {
  * const effects = { perform: (n, j, s, e) => (devices.handles(e.type) ? devices : statuses).perform(n, j, s, e) };
  * ```
  */
+/**
+ * A node's up log is applied one event at a time, so a write held back by its object's rate limit
+ * holds the node's whole log (its pods' statuses too). A mapper reports far more often than a pod
+ * changes, and the edge already sends each device's twin whole; so a device gets a looser bound
+ * per object than pods (5/s), and the global bound stays the shared one.
+ */
+export const DEVICE_STATUS_WRITE_LIMITS_DEFAULT: StatusWriteLimits = { ...STATUS_WRITE_LIMITS_DEFAULT, perObject: { perSecond: 50, burst: 20 } };
+
 export class DeviceStatusWriter implements UpEffects {
   readonly #kc: KubeConfig;
   readonly #custom: CustomObjectsApi;
@@ -64,7 +72,7 @@ export class DeviceStatusWriter implements UpEffects {
     this.#queue = new CoalescingWriteQueue<DeviceStatusJob>({
       write: (_key, job) => this.#write(job),
       newest: mergeJobs,
-      limits: options.limits ?? STATUS_WRITE_LIMITS_DEFAULT,
+      limits: options.limits ?? DEVICE_STATUS_WRITE_LIMITS_DEFAULT,
       clock: options.clock ?? systemClock,
     });
   }
