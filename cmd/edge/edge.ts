@@ -62,6 +62,8 @@ export interface EdgeIo {
   err(line: string): void;
 }
 
+/** Bytes of event history the edge journal keeps before it compacts what snapshots cover. */
+const EDGE_JOURNAL_BYTES_MAX = 64 * 1024 * 1024;
 /** Events of one actor between snapshots: a restart folds at most this many per actor. */
 const ACTOR_SNAPSHOT_EVERY_EVENTS = 100;
 /** How often the edge compacts acknowledged outbox entries and checks whether it is up to date. */
@@ -195,7 +197,8 @@ async function openEdgeJournal(dataDir: string, nodeName: string): Promise<Resul
     return err(`cannot create ${dir}: ${(error as Error).message}`);
   }
   const path = join(dir, 'journal.db');
-  const opened = openSqliteJournal(path);
+  // DESIGN.md: the edge journal is bounded; history covered by a snapshot is compacted past this.
+  const opened = openSqliteJournal(path, { journalBytesMax: EDGE_JOURNAL_BYTES_MAX });
   if (!opened.ok) return err(describeJournalOpenError(opened.error));
   const sync = openEdgeSyncJournal(opened.value, { streamOf: () => nodeStream(nodeName) });
   if (!sync.ok) {
