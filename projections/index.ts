@@ -1,6 +1,6 @@
 // The projections room's door: rxjs pipelines between the Kubernetes API and the edges. For now the
 // cloud's EdgeController: desired sets and authorization from the API, edge reports back into it.
-export { EdgeController, type EdgeControllerOptions } from './edge-controller/edge-controller.js';
+export { EdgeController, VIEWED_PATHS, type EdgeControllerOptions } from './edge-controller/edge-controller.js';
 export { ClusterView, type ViewedKind } from './edge-controller/cluster-view.js';
 export { EDGE_ROLE_LABEL, EdgeStatusWriter, type StatusWriterLog } from './edge-controller/status-writer.js';
 export { DeviceStatusWriter, type DeviceStatusWriterOptions } from './device-controller/device-status-writer.js';

@@ -4,23 +4,12 @@
 import { KubeConfig } from '@kubernetes/client-node';
 import type { Subscription } from 'rxjs';
 import { err, isJsonObject, ok, type JsonObject, type Result } from '../../kernel/index.js';
-import { ClusterView, EDGE_ROLE_LABEL, nodeStreamLease, NODE_STREAM_LEASE_NAMESPACE, reflect, type ViewedKind } from '../../projections/index.js';
+import { ClusterView, EDGE_ROLE_LABEL, nodeStreamLease, NODE_STREAM_LEASE_NAMESPACE, reflect, VIEWED_PATHS, type ViewedKind } from '../../projections/index.js';
 import type { ApiDeviceFacts, ApiFacts, ApiTwinProperty, NodeReadyFacts, NodeSyncFacts, StreamLeaseFacts } from './status.report.js';
 
 /** How long one list may take before the API counts as unreachable. */
 export const API_LIST_TIMEOUT_MS = 8_000;
 
-/** The resources a node's desired set is made of (projections/edge-controller, as the cloud lists them). */
-const VIEWED_PATHS: Readonly<Record<ViewedKind, string>> = {
-  pod: '/api/v1/pods',
-  configmap: '/api/v1/configmaps',
-  secret: '/api/v1/secrets',
-  service: '/api/v1/services',
-  endpoints: '/api/v1/endpoints',
-  node: '/api/v1/nodes',
-  device: '/apis/devices.kubeedge.io/v1beta1/devices',
-  devicemodel: '/apis/devices.kubeedge.io/v1beta1/devicemodels',
-};
 const NODE_SYNCS_PATH = '/apis/edgehive.io/v1alpha1/nodesyncs';
 const STREAM_LEASES_PATH = `/apis/coordination.k8s.io/v1/namespaces/${NODE_STREAM_LEASE_NAMESPACE}/leases`;
 

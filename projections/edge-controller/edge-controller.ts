@@ -11,8 +11,8 @@ import { reflect, type ReflectorOptions } from '../kube/reflector.js';
 import { reflectCrdResource } from '../device-controller/crd-resource.reflector.js';
 import { ClusterView, type ViewedKind } from './cluster-view.js';
 
-/** The API paths the view follows, cluster-wide. */
-const VIEWED_PATHS: Readonly<Record<ViewedKind, string>> = {
+/** The API paths the view follows, cluster-wide (also what `edgehive status` lists to recompute desired sets). */
+export const VIEWED_PATHS: Readonly<Record<ViewedKind, string>> = {
   pod: '/api/v1/pods',
   configmap: '/api/v1/configmaps',
   secret: '/api/v1/secrets',
