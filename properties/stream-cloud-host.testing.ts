@@ -217,6 +217,8 @@ export class CloudHost {
 
   /** The Kubernetes status writes, fenced by the edge position they reflect. */
   #performEffect(node: string, journalId: string, seq: number, event: UpEvent, done: () => void): void {
+    const perform = this.world.parts.performEffect;
+    if (perform !== undefined) return perform(this.life, node, journalId, seq, event, done);
     const status = this.#disk.visible.status.get(node);
     if (status !== undefined && status.journalId === journalId && status.through >= seq) return void this.world.time.schedule(0, this.life, done);
     const epoch = this.world.cluster.serial;

@@ -34,9 +34,10 @@ import {
   type UpSenderDecision,
   type UpSenderState,
 } from '../transport/sync/index.js';
+import type { DomainEvent } from '../actors/index.js';
 import type { WriteHandle } from './simulated-disk.testing.js';
 import { Incarnation, type TimerHandle } from './simulated-time.testing.js';
-import type { StreamConnection, StreamWorld } from './stream-world.testing.js';
+import type { EdgeApplications, StreamConnection, StreamWorld } from './stream-world.testing.js';
 
 /** What the edge journal holds, as the simulated disk stores it. */
 export interface EdgeJournalState {
@@ -50,9 +51,11 @@ export interface EdgeJournalState {
   readonly objects: ReadonlyMap<string, { readonly uid: string; readonly resourceVersion: string; readonly contentHash: string; readonly content: unknown }>;
   /** The edge-owned state its up events report (the fold of the whole outbox, compacted or not). */
   readonly reported: ReadonlyMap<string, number>;
+  /** Actor streams (pods, twins) of the edge applications, in the same journal file. */
+  readonly actors: ReadonlyMap<string, readonly DomainEvent[]>;
 }
 
-export const emptyEdgeJournal = (journalId: string): EdgeJournalState => ({ journalId, clusterId: null, head: 0, floor: 0, outbox: [], objects: new Map(), reported: new Map() });
+export const emptyEdgeJournal = (journalId: string): EdgeJournalState => ({ journalId, clusterId: null, head: 0, floor: 0, outbox: [], objects: new Map(), reported: new Map(), actors: new Map() });
 
 const helloTimeoutMs = 1000;
 const backoffMsMin = 50;
@@ -70,6 +73,8 @@ export class EdgeHost {
   /** Per frame seq of the current link: the newest down commit its ack relies on (invariant 4). */
   #ackRelies = new Map<number, WriteHandle | null>();
   #lastDownWrite: WriteHandle | null = null;
+  /** The edge applications of this life, when the world runs any. */
+  readonly apps: EdgeApplications | undefined;
 
   constructor(
     private readonly world: StreamWorld,
@@ -82,7 +87,14 @@ export class EdgeHost {
       clusterId: journal.clusterId,
       held: [...journal.objects].map(([key, o]) => [key, { uid: o.uid, resourceVersion: o.resourceVersion, contentHash: o.contentHash }] as const),
     });
+    this.apps = world.parts.edgeApplications?.(this);
+    this.apps?.start();
     this.#after(0, 'reconnect', () => this.#connect());
+  }
+
+  /** The journal this edge process reads and writes. */
+  get disk() {
+    return this.#disk;
   }
 
   get #disk() {
@@ -92,6 +104,11 @@ export class EdgeHost {
   /** The edge's actors recorded something that goes up. */
   produce(key: string, value: number): void {
     this.#commitUp([{ type: 'ValueReported.v1', data: { key, value } }]);
+  }
+
+  /** Journals up events in the outbox, in one commit (production's EdgeHub.report). */
+  report(events: readonly UpEvent[]): void {
+    if (this.life.alive && events.length > 0) this.#commitUp(events);
   }
 
   /** Compacts the outbox through what the connected cloud acknowledged. */
@@ -170,7 +187,8 @@ export class EdgeHost {
     this.#ackRelies = new Map();
     this.#down((s) => downReceiverLinkUp(s, agreed.value.mode, agreed.value.clusterId));
     this.#up((s) => upLinkUp(s, agreed.value.upAcked, this.world.senderOptions));
-    if (agreed.value.reportState) this.#commitUp([{ type: 'StateReported.v1', data: { values: Object.fromEntries(this.#disk.visible.reported) } }]);
+    if (agreed.value.reportState && this.apps !== undefined) this.apps.reportAll();
+    else if (agreed.value.reportState) this.#commitUp([{ type: 'StateReported.v1', data: { values: Object.fromEntries(this.#disk.visible.reported) } }]);
   }
 
   #closed(connection: StreamConnection): void {
@@ -240,7 +258,10 @@ export class EdgeHost {
         this.#lastDownWrite = this.#disk.write(
           this.life,
           (j) => applyDesired(j, changes, clusterId),
-          () => this.#down((s) => downCommitted(s, commitId, this.world.config.ack)),
+          () => {
+            this.#down((s) => downCommitted(s, commitId, this.world.config.ack));
+            this.apps?.desiredChanged();
+          },
           () => this.world.downApplied(this.node, epoch, changes),
         );
         return;

@@ -2,7 +2,7 @@
 // the cluster, driven step by step by a fault schedule that fast-check generates, then healed and
 // checked against PROTOCOL.md's invariants. Everything is deterministic given the schedule.
 import fc from 'fast-check';
-import { assertLimits, type AckPolicy, type CloudToEdgeFrame, type DesiredChange, type EdgeToCloudFrame, type FlowLimits } from '../transport/sync/index.js';
+import { assertLimits, type AckPolicy, type CloudToEdgeFrame, type DesiredChange, type DesiredSet, type EdgeToCloudFrame, type FlowLimits, type UpEvent } from '../transport/sync/index.js';
 import { SimulatedDisk, type Synchronous } from './simulated-disk.testing.js';
 import { SimulatedNetwork, type Direction, type PlannedFault, type SimulatedConnection } from './simulated-network.testing.js';
 import { SimulatedTime, type Incarnation } from './simulated-time.testing.js';
@@ -11,6 +11,44 @@ import { SimulatedCluster, type DesireOp } from './stream-cluster.testing.js';
 import { emptyEdgeJournal, EdgeHost, newerRevision, type EdgeJournalState } from './stream-edge-host.testing.js';
 
 export type StreamConnection = SimulatedConnection<EdgeToCloudFrame, CloudToEdgeFrame>;
+
+/** What the world's hosts ask of the cluster: SimulatedCluster here, the simulated API and ClusterView in the system world. */
+export interface WorldCluster {
+  /** Incremented by every reset. */
+  readonly serial: number;
+  readonly clusterId: string;
+  desiredSet(node: string): DesiredSet;
+  /** Invariant 5's oracle: every uid that was ever in the node's desired scope. */
+  readonly everDesired: ReadonlyMap<string, ReadonlySet<string>>;
+  /** The API server's data is replaced (a `resetCluster` step). */
+  reset(sameUids: boolean, lostMask: number): void;
+  /** A `desire` step; only the abstract cluster has one. */
+  desire?(node: string, name: number, op: DesireOp): void;
+}
+
+/** What a simulated edge process runs besides the stream: its applications, told when the held objects change. */
+export interface EdgeApplications {
+  start(): void;
+  /** A down commit became durable and the edge was told. */
+  desiredChanged(): void;
+  /** A full resync completed: report everything again. */
+  reportAll(): void;
+}
+
+/**
+ * The parts a world is built from besides the stream itself. The stream properties use the
+ * defaults (an abstract cluster, values as status); the system world supplies the simulated API,
+ * the cloud's Kubernetes writes and the edge applications.
+ */
+export interface WorldParts {
+  readonly cluster: WorldCluster;
+  /** The Kubernetes writes of one up event, performed by the cloud process `life`; `done` once written. */
+  readonly performEffect?: (life: Incarnation, node: string, journalId: string, seq: number, event: UpEvent, done: () => void) => void;
+  /** The applications of one edge process life. */
+  readonly edgeApplications?: (edge: EdgeHost) => EdgeApplications;
+  /** A cloud process (re)started. */
+  readonly cloudStarted?: (cloud: CloudHost) => void;
+}
 
 export interface WorldConfig {
   readonly nodes: readonly string[];
@@ -40,7 +78,8 @@ export type WorldStep =
 export class StreamWorld {
   readonly time = new SimulatedTime();
   readonly network: SimulatedNetwork<EdgeToCloudFrame, CloudToEdgeFrame>;
-  readonly cluster: SimulatedCluster;
+  readonly cluster: WorldCluster;
+  readonly parts: WorldParts;
   readonly cloudDisk: SimulatedDisk<CloudStoreState>;
   readonly senderOptions: { readonly limits: FlowLimits };
   readonly plannerOptions: { readonly limits: FlowLimits };
@@ -74,17 +113,26 @@ export class StreamWorld {
   /** Revisions the edge journal durably applied, per node, (journal, cluster) epoch and uid. */
   #revisions = new Map<string, string>();
 
-  constructor(readonly config: WorldConfig) {
+  constructor(
+    readonly config: WorldConfig,
+    parts: (world: StreamWorld) => WorldParts = () => ({ cluster: new SimulatedCluster(config.nodes) }),
+  ) {
     assertLimits(config.flow, config.ack);
     this.network = new SimulatedNetwork(this.time, config.latencyMs);
-    this.cluster = new SimulatedCluster(config.nodes);
+    this.parts = parts(this);
+    this.cluster = this.parts.cluster;
     this.senderOptions = { limits: config.flow };
     this.plannerOptions = { limits: config.flow };
     const disk = { fsyncMs: config.fsyncMs, synchronous: config.synchronous };
     this.cloudDisk = new SimulatedDisk(this.time, emptyCloudStore(), disk);
     for (const node of config.nodes) this.#edgeDisks.set(node, new SimulatedDisk(this.time, emptyEdgeJournal(this.#mintJournalId(node)), disk));
-    this.cloud = new CloudHost(this);
+    this.cloud = this.#startCloud();
     for (const node of config.nodes) this.edges.set(node, new EdgeHost(this, node));
+  }
+
+  /** True when the cloud writes abstract values as status (the stream properties), not Kubernetes objects. */
+  get abstractStatus(): boolean {
+    return this.parts.performEffect === undefined;
   }
 
   get nodes(): readonly string[] {
@@ -125,7 +173,7 @@ export class StreamWorld {
         for (let i = 0; i < step.count; i++) this.edges.get(node)?.produce(`k${(step.key + i) % 4}`, step.value + i);
         return;
       case 'desire':
-        this.cluster.desire(node, step.name, step.op);
+        this.cluster.desire?.(node, step.name, step.op);
         return this.cloud?.desiredChanged(node);
       case 'drop':
       case 'duplicate':
@@ -233,6 +281,7 @@ export class StreamWorld {
     if (record?.journalId !== journal.journalId || record.upApplied !== journal.head) {
       failures.push(`${node}: NodeSync ${JSON.stringify(record)}, edge journal ${journal.journalId} head ${journal.head}`);
     }
+    if (!this.abstractStatus) return failures;
     const status = this.cloudDisk.durable.status.get(node);
     const statusValues = JSON.stringify([...(status?.values ?? new Map())].sort());
     const reported = JSON.stringify([...journal.reported].sort());
@@ -273,7 +322,13 @@ export class StreamWorld {
     this.cloud = null;
     this.stats.writesLostInCrashes += this.cloudDisk.crash();
     for (const connection of [...this.#open]) connection.close('cloud crashed', 'toEdge');
-    this.time.schedule(this.config.restartMs, null, () => (this.cloud = new CloudHost(this)));
+    this.time.schedule(this.config.restartMs, null, () => (this.cloud = this.#startCloud()));
+  }
+
+  #startCloud(): CloudHost {
+    const cloud = new CloudHost(this);
+    this.parts.cloudStarted?.(cloud);
+    return cloud;
   }
 
   #mintJournalId(node: string): string {
