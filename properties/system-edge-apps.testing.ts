@@ -400,7 +400,9 @@ export class EdgeApps {
     this.#finished.set(uid, { pod: entry.pod, state });
     this.#runtime.removePod(uid);
     // DEVIATION: production keeps a finished pod's stream; the simulated journal drops it (one commit).
-    entry.actor.whenIdle(() => this.#ports.journal.remove(entry.actor.stream, () => undefined));
+    entry.actor.whenIdle(() => {
+      if (this.#ports.journal.streams.has(entry.actor.stream)) this.#ports.journal.remove(entry.actor.stream, () => undefined);
+    });
   }
 
   /** The pod machine's effects, carried out by the runtime; each result comes back as a command (production #effects). */
@@ -570,7 +572,7 @@ export class EdgeApps {
     if (this.#uidByName.get(nameKey(entry.ref)) === uid) this.#uidByName.delete(nameKey(entry.ref));
     // DEVIATION: production keeps the removed twin's stream; unless the Device came back meanwhile, it is dropped here.
     entry.actor.whenIdle(() => {
-      if (!this.#twins.has(uid)) this.#ports.journal.remove(entry.actor.stream, () => undefined);
+      if (!this.#twins.has(uid) && this.#ports.journal.streams.has(entry.actor.stream)) this.#ports.journal.remove(entry.actor.stream, () => undefined);
     });
   }
 

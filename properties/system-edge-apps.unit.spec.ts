@@ -121,7 +121,7 @@ const heldOf = (...objects: { key: string; content: JsonObject }[]): HeldContent
   new Map(objects.map(({ key, content }) => [key, { uid: String((content['metadata'] as JsonObject)['uid']), content }]));
 const podEntry = (name: string, uid: string, metadata: JsonObject = {}) => ({ key: `pods/default/${name}`, content: podContent(name, uid, metadata) });
 
-const model = {
+const model: { key: string; content: JsonObject } = {
   key: 'devicemodels/plant/thermo-model',
   content: {
     apiVersion: 'devices.kubeedge.io/v1beta1',
@@ -130,7 +130,7 @@ const model = {
     spec: { properties: [{ name: 'temperature', type: 'FLOAT', accessMode: 'ReadOnly' }, { name: 'target', type: 'INT', accessMode: 'ReadWrite' }] },
   },
 };
-const device = (generation: number, target: string) => ({
+const device = (generation: number, target: string): { key: string; content: JsonObject } => ({
   key: 'devices/plant/thermo-0',
   content: {
     apiVersion: 'devices.kubeedge.io/v1beta1',
