@@ -112,6 +112,14 @@ function configMapNamesOf(pod: JsonObject): string[] {
   return names;
 }
 
+/** `spec.nodeName` of a pod or Device, when set. */
+function boundNodeOf(object: JsonObject): string | undefined {
+  const node = (object as Any)['spec']?.['nodeName'];
+  return typeof node === 'string' && node !== '' ? node : undefined;
+}
+
+const deviceModelNameOf = (device: JsonObject): string => String((device as Any)['spec']?.['deviceModelRef']?.['name'] ?? '');
+
 /**
  * The simulated API server. Every change reaches the watchers synchronously, in order, as the
  * ReflectorEvents production's reflectors emit.
@@ -124,6 +132,8 @@ export class SimulatedApi {
   readonly #time: SimulatedTime;
   /** Objects by `plural/namespace/name`, in creation order (the positions `reset`'s lostMask names). */
   readonly #objects = new Map<string, Stored>();
+  /** The keys of each resource's objects, so a list costs that resource, not the store. */
+  readonly #keys = new Map<Plural, Set<string>>(PLURALS.map((p) => [p, new Set()]));
   readonly #listeners = new Set<(plural: Plural, event: ReflectorEvent) => void>();
   readonly #everInScope = new Map<string, Set<string>>();
   #serial = 1;
@@ -169,7 +179,7 @@ export class SimulatedApi {
   /** The objects of a resource, by namespace then name, as etcd lists them. */
   list(plural: Plural): readonly JsonObject[] {
     const items: { key: string; object: JsonObject }[] = [];
-    for (const [key, stored] of this.#objects) if (stored.plural === plural) items.push({ key, object: stored.object });
+    for (const key of this.#keys.get(plural)!) items.push({ key, object: this.#objects.get(key)!.object });
     return items.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)).map((i) => i.object);
   }
 
@@ -315,6 +325,7 @@ export class SimulatedApi {
     this.#revision = RESET_REVISION;
     const before = [...this.#objects.values()];
     this.#objects.clear();
+    for (const keys of this.#keys.values()) keys.clear();
     const survivors = this.#survivorsOf(before, sameUids, lostMask);
     const newUids = new Map<string, string>();
     for (const { object } of survivors) {
@@ -327,7 +338,7 @@ export class SimulatedApi {
       const uid = newUids.get(String(meta(object)['uid']))!;
       this.#revision += 1;
       const stored = deepFreeze({ ...restored, metadata: { ...meta(restored), uid, resourceVersion: String(this.#revision) } } as JsonObject);
-      this.#objects.set(keyOf(plural, String(meta(stored)['namespace'] ?? ''), String(meta(stored)['name'])), { plural, object: stored });
+      this.#put(keyOf(plural, String(meta(stored)['namespace'] ?? ''), String(meta(stored)['name'])), { plural, object: stored });
     }
     this.#noteScopes();
     for (const plural of PLURALS) {
@@ -462,8 +473,8 @@ export class SimulatedApi {
   #write(plural: Plural, key: string, object: JsonObject, type: 'ADDED' | 'MODIFIED'): JsonObject {
     this.#revision += 1;
     const stored = deepFreeze(structuredClone({ ...object, metadata: { ...meta(object), resourceVersion: String(this.#revision) } }) as JsonObject);
-    this.#objects.set(key, { plural, object: stored });
-    this.#noteScopes();
+    this.#put(key, { plural, object: stored });
+    this.#noteScopeOf(plural, stored);
     this.#emit(plural, { type, object: stored, resourceVersion: String(this.#revision) });
     return stored;
   }
@@ -473,7 +484,13 @@ export class SimulatedApi {
     this.#revision += 1;
     const last = deepFreeze({ ...current, metadata: { ...meta(current), resourceVersion: String(this.#revision) } } as JsonObject);
     this.#objects.delete(key);
+    this.#keys.get(plural)!.delete(key);
     this.#emit(plural, { type: 'DELETED', object: last, resourceVersion: String(this.#revision) });
+  }
+
+  #put(key: string, stored: Stored): void {
+    this.#objects.set(key, stored);
+    this.#keys.get(stored.plural)!.add(key);
   }
 
   #emit(plural: Plural, event: ReflectorEvent): void {
@@ -505,26 +522,54 @@ export class SimulatedApi {
     if (owners.length > 0) metadata['ownerReferences'] = owners.map((o) => ({ ...o, uid: newUids.get(String(o?.uid)) ?? o?.uid }));
     const { status: _status, ...withoutStatus } = object as Any;
     const keepsStatus = plural === 'nodes' || plural === 'namespaces';
-    return { ...(keepsStatus ? object : withoutStatus), metadata } as JsonObject;
+    return applyKindDefaults(RESOURCES[plural].kind, { ...(keepsStatus ? object : withoutStatus), metadata } as JsonObject, { allocateClusterIp: () => '' });
   }
 
-  /** Adds every uid now in some node's scope to that node's record (never removes: it is what was ever there). */
+  /** After a reset: every object's scope, from scratch. */
   #noteScopes(): void {
-    const add = (node: string, uid: unknown): void => {
-      if (typeof uid !== 'string') return;
-      let uids = this.#everInScope.get(node);
-      if (uids === undefined) this.#everInScope.set(node, (uids = new Set()));
-      uids.add(uid);
-    };
-    for (const { plural, object } of this.#objects.values()) {
-      const nodeName = (object as Any)['spec']?.['nodeName'];
-      const namespace = String(meta(object)['namespace'] ?? '');
-      if (plural === 'nodes') add(String(meta(object)['name']), meta(object)['uid']);
-      if ((plural !== 'pods' && plural !== 'devices') || typeof nodeName !== 'string' || nodeName === '') continue;
-      add(nodeName, meta(object)['uid']);
-      const referenced = plural === 'pods' ? configMapNamesOf(object).map((n) => this.get('configmaps', namespace, n)) : [this.get('devicemodels', namespace, String((object as Any)['spec']?.['deviceModelRef']?.['name'] ?? ''))];
-      for (const target of referenced) if (target !== undefined) add(nodeName, meta(target)['uid']);
+    for (const { plural, object } of this.#objects.values()) this.#noteScopeOf(plural, object);
+  }
+
+  /**
+   * Adds to the nodes' records what `object`'s write brought into their scope: itself and what it
+   * references (a bound pod, a bound Device, a Node), or the bound objects referencing it (a
+   * ConfigMap, a DeviceModel). Records only grow: they are what was ever in scope.
+   */
+  #noteScopeOf(plural: Plural, object: JsonObject): void {
+    const namespace = String(meta(object)['namespace'] ?? '');
+    const name = String(meta(object)['name']);
+    switch (plural) {
+      case 'nodes':
+        return this.#addToScope(name, object);
+      case 'pods':
+      case 'devices': {
+        const node = boundNodeOf(object);
+        if (node === undefined) return;
+        this.#addToScope(node, object);
+        const referenced = plural === 'pods' ? configMapNamesOf(object).map((n) => this.get('configmaps', namespace, n)) : [this.get('devicemodels', namespace, deviceModelNameOf(object))];
+        for (const target of referenced) if (target !== undefined) this.#addToScope(node, target);
+        return;
+      }
+      case 'configmaps':
+      case 'devicemodels': {
+        const referrers = plural === 'configmaps' ? this.list('pods').filter((p) => configMapNamesOf(p).includes(name)) : this.list('devices').filter((d) => deviceModelNameOf(d) === name);
+        for (const referrer of referrers) {
+          const node = boundNodeOf(referrer);
+          if (node !== undefined && meta(referrer)['namespace'] === namespace) this.#addToScope(node, object);
+        }
+        return;
+      }
+      case 'namespaces':
+      case 'replicasets':
+      case 'deployments':
+        return;
     }
+  }
+
+  #addToScope(node: string, object: JsonObject): void {
+    let uids = this.#everInScope.get(node);
+    if (uids === undefined) this.#everInScope.set(node, (uids = new Set()));
+    uids.add(String(meta(object)['uid']));
   }
 
   #mintUid(): string {

@@ -237,7 +237,7 @@ describe('SimulatedApi reset', () => {
     expect(events.map((e) => `${e.plural} ${e.event.type}`)).toEqual(PLURALS.map((p) => `${p} listed`));
   });
 
-  it('recreates under new uids: owners followed, statuses and generations reset, Nodes kept by name', () => {
+  it('recreates under new uids: owners followed, statuses and generations as a new object has them, Nodes kept by name', () => {
     const api = new SimulatedApi(new SimulatedTime(), ['edge-a']);
     const owner = valueOf(api.putConfigMap('default', 'owner', 'x'));
     valueOf(api.create('configmaps', { metadata: { name: 'dependent', namespace: 'default', ownerReferences: [{ apiVersion: 'v1', kind: 'ConfigMap', name: 'owner', uid: uidOf(owner) }] } }));
@@ -249,7 +249,7 @@ describe('SimulatedApi reset', () => {
     expect(arrayAt(metadataOf(api.get('configmaps', 'default', 'dependent')), 'ownerReferences')).toEqual([expect.objectContaining({ uid: uidOf(newOwner) })]);
     const recreated = api.get('pods', 'default', 'web')!;
     expect(uidOf(recreated)).not.toBe(uidOf(pod));
-    expect(objectAt(recreated, 'status')).toBeUndefined();
+    expect(objectAt(recreated, 'status')).toEqual({ phase: 'Pending', qosClass: 'BestEffort' });
     expect(generationOf(recreated)).toBe(1);
     expect(api.get('nodes', '', 'edge-a')).toBeDefined();
   });
@@ -281,6 +281,29 @@ describe('SimulatedApi everInScope', () => {
     expect(scopeOf('edge-a').has(uidOf(device))).toBe(true);
     expect(scopeOf('edge-a').has(uidOf(pod))).toBe(true);
     expect(scopeOf('edge-b').has(uidOf(device))).toBe(true);
+  });
+
+  it('adds a referenced object written after its referrer, and nothing of an unbound pod', () => {
+    const api = new SimulatedApi(new SimulatedTime(), ['edge-a']);
+    valueOf(api.create('devices', { metadata: { name: 'd', namespace: 'default' }, spec: { nodeName: 'edge-a', deviceModelRef: { name: 'later' } } }));
+    const model = valueOf(api.create('devicemodels', { metadata: { name: 'later', namespace: 'default' }, spec: {} }));
+    const pending = valueOf(api.createPod('default', 'pending', { configMap: 'cfg' }));
+    const config = valueOf(api.putConfigMap('default', 'cfg', 'v'));
+    const scope = api.everInScope.get('edge-a')!;
+    expect(scope.has(uidOf(model))).toBe(true);
+    expect(scope.has(uidOf(pending))).toBe(false);
+    expect(scope.has(uidOf(config))).toBe(false);
+    valueOf(api.bind('default', 'pending', uidOf(pending), 'edge-a'));
+    expect(scope.has(uidOf(pending))).toBe(true);
+    expect(scope.has(uidOf(config))).toBe(true);
+  });
+
+  it('records the new uids a reset brings into scope', () => {
+    const api = new SimulatedApi(new SimulatedTime(), ['edge-a']);
+    valueOf(api.createPod('default', 'web', { node: 'edge-a' }));
+    api.reset(false, 0);
+    expect(api.everInScope.get('edge-a')!.has(uidOf(api.get('pods', 'default', 'web')))).toBe(true);
+    expect(api.everInScope.get('edge-a')!.has(uidOf(api.get('nodes', '', 'edge-a')))).toBe(true);
   });
 });
 
