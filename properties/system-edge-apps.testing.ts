@@ -397,7 +397,9 @@ export class EdgeApps {
     }
     for (const timer of entry.timers) timer.cancel();
     this.#pods.delete(uid);
-    this.#finished.set(uid, { pod: entry.pod, state });
+    // Remembered while the cloud still holds it (deleting), so it is not admitted again in this life.
+    const heldNow = this.#held.get(`pods/${namespace}/${name}`);
+    if (heldNow !== undefined && metaOf(heldNow.content).uid === uid) this.#finished.set(uid, { pod: entry.pod, state });
     this.#runtime.removePod(uid);
     // DEVIATION: production keeps a finished pod's stream; the simulated journal drops it (one commit).
     entry.actor.whenIdle(() => {

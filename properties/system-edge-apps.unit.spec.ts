@@ -282,6 +282,18 @@ describe('EdgeApps: pods', () => {
     expect(second.pods().get('uid-web')?.state.status).toBe('running');
   });
 
+  it('terminates a pod no longer held (no deletion seen) within its spec grace period and reports its termination', () => {
+    const node = new Node();
+    const apps = node.boot(heldOf(podEntry('web', 'uid-web')));
+    node.settle();
+    apps.desiredChanged(heldOf());
+    node.settle();
+    expect(node.runtime.alive()).toEqual([]);
+    expect(node.reported(POD_TERMINATION_COMPLETED, 'uid-web')).toHaveLength(1);
+    expect(apps.pods().size).toBe(0);
+    expect(node.disk.durable.streams.size).toBe(0);
+  });
+
   it('confirms the termination of a pod held already deleting without ever starting it', () => {
     const node = new Node();
     const apps = node.boot(heldOf(podEntry('web', 'uid-web', { deletionTimestamp: '2026-01-01T00:00:00Z', deletionGracePeriodSeconds: 30 })));
@@ -346,6 +358,20 @@ describe('EdgeApps: twins', () => {
     expect(apps.twins().size).toBe(0);
     expect(apps.mapperUpdate('plant', 'thermo-0', 'temperature', '19.5')).toBe('unknown');
     expect([...node.disk.durable.streams.keys()].filter((s) => s.startsWith('twin-'))).toEqual([]);
+  });
+
+  it('keeps the twin and its stream of a Device that comes back while its removal is being journaled', () => {
+    const node = new Node();
+    const apps = node.boot(heldOf(model, device(1, '21')));
+    node.settle();
+    expect(apps.mapperUpdate('plant', 'thermo-0', 'temperature', '19.5')).toBe('accepted');
+    node.settle();
+    apps.desiredChanged(heldOf(model));
+    apps.desiredChanged(heldOf(model, device(1, '21')));
+    node.settle();
+    expect(apps.twins().get('plant/thermo-0')?.properties).toEqual({ target: { expected: '21', actual: null }, temperature: { expected: null, actual: null } });
+    expect(node.disk.durable.streams.get('twin-plant.thermo-0.uid-thermo-0')?.map((e) => e.type)).toEqual(['DeviceAdded.v1', 'TwinActualReported.v2', 'DeviceRemoved.v1', 'DeviceAdded.v1']);
+    expect(node.violations).toEqual([]);
   });
 
   it('reports every twin at start, covering a crash between the twin commit and the outbox commit', () => {
