@@ -430,6 +430,40 @@ describe('CloudControllers', () => {
     expect(podsOf(cloud.api, 'web')).toEqual([]);
   });
 
+  it('replace a Deployment deleted and re-created under the same name, whose new ReplicaSet takes the old one’s name', () => {
+    const cloud = cloudOf(['edge-a', 'edge-b']);
+    valueOf(cloud.api.createDeployment('default', 'web', 3));
+    settle(cloud);
+    const [old] = replicaSetsOf(cloud.api);
+    valueOf(cloud.api.deleteDeployment('default', 'web'));
+    const deployment = valueOf(cloud.api.createDeployment('default', 'web', 2));
+    settle(cloud);
+    const [rs, ...others] = replicaSetsOf(cloud.api);
+    expect(others).toEqual([]);
+    expect(nameOf(rs)).toBe(nameOf(old));
+    expect(uidOf(rs)).not.toBe(uidOf(old));
+    expect(arrayAt(metadataOf(rs), 'ownerReferences')).toEqual([expect.objectContaining({ uid: uidOf(deployment) })]);
+    const pods = podsOf(cloud.api, 'web');
+    expect(pods).toHaveLength(2);
+    expect(pods.every((p) => arrayAt(metadataOf(p), 'ownerReferences').some((r) => stringAt(r, 'uid') === uidOf(rs)))).toBe(true);
+  });
+
+  it('rebuild after a reset that lost a ReplicaSet: its pods are collected, a new one takes over', () => {
+    const cloud = cloudOf(['edge-a', 'edge-b']);
+    valueOf(cloud.api.createDeployment('default', 'web', 3));
+    settle(cloud);
+    const podUids = new Set(podsOf(cloud.api, 'web').map(uidOf));
+    // Creation order after the Namespaces and Nodes: the Deployment (0), its ReplicaSet (1), its pods.
+    cloud.api.reset(true, 0b10);
+    settle(cloud);
+    const [rs] = replicaSetsOf(cloud.api);
+    const pods = podsOf(cloud.api, 'web');
+    expect(pods).toHaveLength(3);
+    expect(pods.some((p) => podUids.has(uidOf(p)))).toBe(false);
+    expect(pods.every((p) => arrayAt(metadataOf(p), 'ownerReferences').some((r) => stringAt(r, 'uid') === uidOf(rs)))).toBe(true);
+    expect(objectAt(cloud.api.get('deployments', 'default', 'web'), 'status')).toMatchObject({ availableReplicas: 3 });
+  });
+
   it('do nothing in a crashed life, and converge from the API in the next one', () => {
     const cloud = cloudOf(['edge-a', 'edge-b']);
     cloud.life.kill();
