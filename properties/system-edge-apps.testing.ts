@@ -423,12 +423,7 @@ export class EdgeApps {
       }
       case 'scheduleRestart': {
         const { container, delayMs } = effect.params as { container: string; delayMs: number };
-        const timer = this.#ports.time.schedule(delayMs, this.#ports.life, () => {
-          entry.timers.delete(timer);
-          this.#executePod(uid, { type: 'RestartContainer', data: { container, at: this.#nowIso() } });
-        });
-        entry.timers.add(timer);
-        return;
+        return this.#restartAfter(entry, uid, container, delayMs);
       }
       case 'killProcesses': {
         const doomed = new Set((effect.params as { runIds: readonly string[] }).runIds);
@@ -467,6 +462,20 @@ export class EdgeApps {
   }
 
   /** production #execute: a command applied changes the status, reported coalesced; `then` after it (or its refusal). */
+  /** production #restartAfter: the back-off timer, armed again for what is left when the wall clock was set back meanwhile. */
+  #restartAfter(entry: { readonly timers: Set<TimerHandle> }, uid: string, container: string, delayMs: number): void {
+    const timer = this.#ports.time.schedule(delayMs, this.#ports.life, () => {
+      entry.timers.delete(timer);
+      const current = this.#pods.get(uid);
+      if (current === undefined) return;
+      current.actor.execute({ type: 'RestartContainer', data: { container, at: this.#nowIso() } }, (decision) => {
+        if (decision.ok) return this.#statusChanged(uid);
+        if (decision.error.kind === 'BackOffNotElapsed') this.#restartAfter(current, uid, container, Math.max(0, Date.parse(decision.error.restartAt) - this.#ports.wallMs()));
+      });
+    });
+    entry.timers.add(timer);
+  }
+
   #executePod(uid: string, command: PodCommand, then: () => void = () => undefined): void {
     const entry = this.#pods.get(uid);
     if (entry === undefined) return;

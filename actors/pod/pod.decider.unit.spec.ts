@@ -278,6 +278,11 @@ describe('after the edge host restarted (ObserveRuntime)', () => {
     expect(state.status).toBe('crashLoopBackOff');
   });
 
+  it('records the scan of a pod waiting out a back-off, so the machine arms its restart timer again', () =>
+    given([...runningPod(), exited('app', 'r1', 1, t(5), 10_000)])
+      .when(observe([], t(9)))
+      .then([{ type: 'RuntimeObserved.v1', data: { alive: [], at: t(9) } }]));
+
   it('fails a pod whose container vanished under Never', () => {
     const decision = podKind.decide(observe([], t(60)), given(runningPod('Never')).state);
     expect(decision.ok && given([...runningPod('Never'), ...decision.value]).state.status).toBe('failed');

@@ -176,12 +176,15 @@ export type ObservationPlan = {
   readonly orphans: readonly RunningProcess[];
   /** A terminating pod's containers still alive: stop them again, the earlier request died with the host. */
   readonly stillStopping: readonly RunningProcess[];
+  /** Containers waiting out their restart back-off: the timer died with the host, arm it again. */
+  readonly backingOff: readonly { readonly container: string; readonly restartAt: string }[];
 };
 
 export function planObservation(context: PodContext, alive: readonly RunningProcess[]): ObservationPlan {
   const terminating = context.termination !== null;
-  const plan = { adopted: [] as RunningProcess[], lost: [] as string[], unstarted: [] as string[], stillStopping: [] as RunningProcess[] };
+  const plan = { adopted: [] as RunningProcess[], lost: [] as string[], unstarted: [] as string[], stillStopping: [] as RunningProcess[], backingOff: [] as { container: string; restartAt: string }[] };
   for (const c of allContainers(context)) {
+    if (c.state.state === 'waiting' && c.state.reason === 'CrashLoopBackOff' && !terminating) plan.backingOff.push({ container: c.name, restartAt: c.state.restartAt });
     if (c.state.state === 'running') {
       const runId = c.state.runId;
       const found = alive.some((p) => p.container === c.name && p.runId === runId);
@@ -200,7 +203,7 @@ export function planObservation(context: PodContext, alive: readonly RunningProc
 }
 
 export const isEmptyPlan = (plan: ObservationPlan): boolean =>
-  plan.adopted.length + plan.lost.length + plan.unstarted.length + plan.orphans.length + plan.stillStopping.length === 0;
+  plan.adopted.length + plan.lost.length + plan.unstarted.length + plan.orphans.length + plan.stillStopping.length + plan.backingOff.length === 0;
 
 const refOf = (context: PodContext): PodRef => ({ namespace: context.spec?.namespace ?? '', name: context.spec?.name ?? '', uid: context.spec?.uid ?? '' });
 const runningRunIds = (context: PodContext): string[] => allContainers(context).flatMap((c) => (c.state.state === 'running' ? [c.state.runId] : []));
@@ -278,6 +281,9 @@ export const podMachine = setup({
           const plan = planObservation(context, event.data.alive);
           if (plan.orphans.length > 0) enqueue({ type: 'killProcesses', params: { pod: refOf(context), runIds: plan.orphans.map((p) => p.runId) } });
           if (plan.stillStopping.length > 0) enqueue({ type: 'stopContainers', params: stopParams(context, plan.stillStopping.map((p) => p.runId), event.data.at) });
+          for (const { container, restartAt } of plan.backingOff) {
+            enqueue({ type: 'scheduleRestart', params: { pod: refOf(context), container, delayMs: Math.max(0, Date.parse(restartAt) - Date.parse(event.data.at)), restartAt } });
+          }
         }),
         'evolve',
       ],

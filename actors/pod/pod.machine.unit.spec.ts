@@ -50,6 +50,15 @@ describe('the pod machine', () => {
     expect(snapshot.context.containers[0]).toMatchObject({ state: { state: 'waiting', reason: 'CrashLoopBackOff', restartAt: t(15) }, lastState: { exitCode: 1, reason: 'Error' }, backOffMs: 10_000 });
   });
 
+  it('a scan after a host restart arms again the back-off timer that died with the host, for what is left of it (found by the whole-system simulator)', () => {
+    const backingOff = [...runningPod(), exited('app', 'r1', 1, t(5), 10_000)];
+    const [snapshot, actions] = step([...backingOff, { type: 'RuntimeObserved.v1', data: { alive: [], at: t(9) } }]);
+    expect(snapshot.value).toBe('crashLoopBackOff');
+    expect(actions).toEqual([{ type: 'scheduleRestart', params: { pod, container: 'app', delayMs: 6_000, restartAt: t(15) } }]);
+    const [, late] = step([...backingOff, { type: 'RuntimeObserved.v1', data: { alive: [], at: t(40) } }]);
+    expect(late).toEqual([{ type: 'scheduleRestart', params: { pod, container: 'app', delayMs: 0, restartAt: t(15) } }]);
+  });
+
   it('a restart moves through restarting back to running and counts it', () => {
     const restarted = [...runningPod(), exited('app', 'r1', 1, t(5), 10_000), startRequested(['app'], t(15))];
     const [restarting, startActions] = step(restarted);

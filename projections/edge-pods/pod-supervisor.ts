@@ -5,7 +5,7 @@
 // after a restart while the cloud is away (edge autonomy).
 import type { JsonObject } from '../../kernel/index.js';
 import { isJsonObject, type Clock, type Ids } from '../../kernel/index.js';
-import { podKind, podStream, type ActorHost, type JournaledActor, type PodCommand, type PresentPodState } from '../../actors/index.js';
+import { podKind, podStream, type ActorHost, type JournaledActor, type PodCommand, type PodRejection, type PresentPodState } from '../../actors/index.js';
 import { ProbeRunner, systemProbeTimer, type ContainerExit, type ContainerRuntime, type ObservedProcess, type ProbeResult, type RunRef, type VolumeMount } from '../../runtime/index.js';
 import { containerProbesOf, type ContainerProbe } from './container-probes.js';
 import type { UpEvent } from '../../transport/index.js';
@@ -36,7 +36,7 @@ export interface PodSupervisorOptions {
   readonly log?: SupervisorLog;
 }
 
-type PodActor = JournaledActor<typeof podKind.machine, never, PodCommand, never, ReturnType<typeof podKind.stateOf>>;
+type PodActor = JournaledActor<typeof podKind.machine, never, PodCommand, PodRejection, ReturnType<typeof podKind.stateOf>>;
 
 /** The probes of one running container. */
 interface Probing {
@@ -242,20 +242,40 @@ export class PodSupervisor {
         stopContainers: (_: unknown, params: { runIds: readonly string[]; gracePeriodSeconds: number }) => {
           for (const run of this.#runsOf(uid, params.runIds)) void this.options.runtime.stop(run, params.gracePeriodSeconds);
         },
-        scheduleRestart: (_: unknown, params: { container: string; delayMs: number }) => {
-          const supervised = this.#pods.get(uid);
-          const timer = setTimeout(() => {
-            supervised?.timers.delete(timer);
-            void this.#execute(uid, { type: 'RestartContainer', data: { container: params.container, at: this.#now() } });
-          }, params.delayMs);
-          supervised?.timers.add(timer);
-        },
+        scheduleRestart: (_: unknown, params: { container: string; delayMs: number }) => this.#restartAfter(uid, params.container, params.delayMs),
         killProcesses: (_: unknown, params: { runIds: readonly string[] }) => {
           const doomed = new Set(params.runIds);
           void this.options.runtime.killOrphans((run) => !(run.podUid === uid && doomed.has(run.runId)));
         },
       },
     } as never;
+  }
+
+  /**
+   * The back-off timer of one container. A wall clock set back while it ran makes the restart come
+   * before `restartAt` (refused as BackOffNotElapsed): it is armed again for what is left, or the
+   * container would wait forever.
+   */
+  #restartAfter(uid: string, container: string, delayMs: number): void {
+    const supervised = this.#pods.get(uid);
+    if (supervised === undefined) return;
+    const timer = setTimeout(() => {
+      supervised.timers.delete(timer);
+      void this.#restart(uid, container);
+    }, delayMs);
+    supervised.timers.add(timer);
+  }
+
+  async #restart(uid: string, container: string): Promise<void> {
+    const supervised = this.#pods.get(uid);
+    if (supervised === undefined) return;
+    const executed = await supervised.actor.execute({ type: 'RestartContainer', data: { container, at: this.#now() } });
+    if (executed.ok) return this.#statusChanged(uid);
+    const error = executed.error;
+    if (error.kind === 'Rejected' && error.rejection.kind === 'BackOffNotElapsed') {
+      return this.#restartAfter(uid, container, Math.max(0, Date.parse(error.rejection.restartAt) - this.options.clock.nowMs()));
+    }
+    this.#log.info({ pod: uid, command: 'RestartContainer', refused: error }, 'pod command not applied');
   }
 
   async #startContainer(uid: string, container: string): Promise<void> {

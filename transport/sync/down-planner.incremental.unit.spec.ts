@@ -123,7 +123,8 @@ function referencePlan(state: DownPlannerState, options: DownPlannerOptions): St
       blocked = true;
       break;
     }
-    if (frame.kind === 'desired' && !acked.has(frame.uid)) {
+    const held = acked.get(frame.uid);
+    if (frame.kind === 'desired' ? held === undefined : held !== undefined && held.contentHash !== null) {
       const entry = { key: frame.key, resourceVersion: null, contentHash: null };
       acked = acked.set(frame.uid, entry);
       intents.push({ uid: frame.uid, entry });

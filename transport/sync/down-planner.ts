@@ -307,7 +307,12 @@ function plan(state: DownPlannerState, options: DownPlannerOptions): Step {
       continue;
     }
     if (!fits(room, bytes, limits)) break;
-    if (frame.kind === 'desired' && !acked.has(frame.uid)) {
+    // Before a frame that changes what the edge holds unbeknown to `acked`, record that the edge's
+    // copy is unknown: a new object (it may hold it from now on), or a tombstone of a known revision
+    // (it may have dropped it; were the ack lost and the object desired again, unchanged, a resume
+    // comparing hashes would otherwise never send it back).
+    const held = acked.get(frame.uid);
+    if (frame.kind === 'desired' ? held === undefined : held !== undefined && held.contentHash !== null) {
       const entry = { key: frame.key, resourceVersion: null, contentHash: null };
       acked = acked.set(frame.uid, entry);
       intents.push({ uid: frame.uid, entry });

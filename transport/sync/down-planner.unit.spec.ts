@@ -97,11 +97,11 @@ describe('given an edge that acknowledged a, b and c', () => {
       .then([desired(2, a2), armTimeout]);
   });
 
-  it('sends a tombstone at the desired set’s resourceVersion for an object no longer desired; its ack forgets the uid', () => {
+  it('sends a tombstone at the desired set’s resourceVersion for an object no longer desired, after recording that the edge may no longer hold it; its ack forgets the uid', () => {
     const state = given(linked(startDownPlanner({ acked, desired: desiredSet(20, a1, b1, c1) })))
       .when((s) => downAckReceived(s, 1, options))
       .when((s) => downDesiredChanged(s, desiredSet(40, a1, c1), options))
-      .then([tombstone(2, b1, 40), armTimeout]);
+      .then([intent(b1), tombstone(2, b1, 40), armTimeout]);
     given(state)
       .when((s) => downAckReceived(s, 2, options))
       .then([{ type: 'recordAcked', changes: [{ uid: 'ub', entry: null }] }, { type: 'cancelTimer', timer: 'downAckTimeout' }]);
@@ -112,7 +112,22 @@ describe('given an edge that acknowledged a, b and c', () => {
     given(linked(startDownPlanner({ acked, desired: desiredSet(20, a1, b1, c1) })))
       .when((s) => downAckReceived(s, 1, options))
       .when((s) => downDesiredChanged(s, desiredSet(50, a2, b1, c1), options))
-      .then([intent(a2), desired(2, a2), tombstone(3, a1, 50), armTimeout]);
+      .then([intent(a2, a1), desired(2, a2), tombstone(3, a1, 50), armTimeout]);
+  });
+
+  it('resends an object desired again, unchanged, after a tombstone whose ack was lost with the link (found by the whole-system simulator)', () => {
+    // A DeviceModel leaves the node with its last Device there, and comes back with another one:
+    // same uid, same revision. The edge applied the tombstone; its ack never arrived.
+    const tombstoned = given(linked(startDownPlanner({ acked, desired: desiredSet(20, a1, b1, c1) })))
+      .when((s) => downAckReceived(s, 1, options))
+      .when((s) => downDesiredChanged(s, desiredSet(40, a1, c1), options))
+      .then([intent(b1), tombstone(2, b1, 40), armTimeout]);
+    const back = given(tombstoned)
+      .when((s) => downLinkDown(s))
+      .when((s) => downDesiredChanged(s, desiredSet(41, a1, b1, c1), options)).state;
+    given(back)
+      .when((s) => downLinkUp(s, 'resume', options))
+      .then([desired(1, b1), synced(2), armTimeout]);
   });
 
   it('keeps an intent when a tombstone is acked while the uid, desired again, is in flight', () => {
