@@ -110,6 +110,8 @@ export class StreamWorld {
     duplicateRevisionsIgnored: 0,
     objectsRemovedAtSynced: 0,
     staleHellosRefused: 0,
+    /** Connections refused while the node was partitioned from the cloud. */
+    connectionsCutOff: 0,
   };
   #edgeDisks = new Map<string, SimulatedDisk<EdgeJournalState>>();
   #open = new Set<StreamConnection>();
@@ -155,7 +157,11 @@ export class StreamWorld {
 
   /** Opens a connection for the edge of `node`, or null while the cloud is down (refused). */
   connect(node: string, edge: { frame: (c: StreamConnection, f: CloudToEdgeFrame) => void; closed: (c: StreamConnection) => void }): StreamConnection | null {
-    if (this.cloud === null || this.time.now < (this.partitionedUntil.get(node) ?? 0)) return null;
+    if (this.cloud === null) return null;
+    if (this.time.now < (this.partitionedUntil.get(node) ?? 0)) {
+      this.stats.connectionsCutOff += 1;
+      return null;
+    }
     const wire = this.parts.wire;
     const carried = <F>(frame: F | { readonly refused: string }, deliver: (f: F) => void): void => {
       if (typeof frame === 'object' && frame !== null && 'refused' in frame) return this.violation(`${node}: frame not carried: ${frame.refused}`);
@@ -305,8 +311,9 @@ export class StreamWorld {
     if (journal.clusterId !== this.cluster.clusterId) failures.push(`${node}: synced with ${journal.clusterId}, the cluster is ${this.cluster.clusterId}`);
     // 2: the applied up position is the outbox head, and the status the edge owns is its reported state.
     const record = this.cloudDisk.durable.nodeSync.get(node)?.record;
-    // No record of this journal: nothing of it was applied yet, which is right only while it reported nothing.
-    const applied = record?.journalId === journal.journalId ? record.upApplied : 0;
+    // No record of this journal: the cloud applied none of it, which is right only while it has
+    // nothing past its floor (a receiver starts at the floor; compacted events are not sent again).
+    const applied = record?.journalId === journal.journalId ? record.upApplied : journal.floor;
     if (applied !== journal.head) {
       failures.push(`${node}: NodeSync ${JSON.stringify(record)}, edge journal ${journal.journalId} head ${journal.head}`);
     }

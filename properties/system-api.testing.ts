@@ -137,6 +137,8 @@ export class SimulatedApi {
   readonly #listeners = new Set<(plural: Plural, event: ReflectorEvent) => void>();
   readonly #everInScope = new Map<string, Set<string>>();
   #serial = 1;
+  /** The data as the last `backup` saw it. */
+  #backup: readonly Stored[] | undefined;
   #revision = FIRST_REVISION;
   #uids = 0;
   #generatedNames = 0;
@@ -320,10 +322,16 @@ export class SimulatedApi {
    * always survive) at the creation-order positions set in `lostMask` did not make it. The watchers
    * then get a `listed` event per resource, as reflectors relist after their watch broke.
    */
-  reset(sameUids: boolean, lostMask: number): void {
+  /** Takes a backup of the data as it is now (etcdctl snapshot save), for a later `reset` from it. */
+  backup(): void {
+    this.#backup = [...this.#objects.values()];
+  }
+
+  reset(sameUids: boolean, lostMask: number, fromBackup = false): void {
     this.#serial += 1;
     this.#revision = RESET_REVISION;
-    const before = [...this.#objects.values()];
+    // From the backup: objects, specs and statuses as they were then (later changes are gone).
+    const before = fromBackup && this.#backup !== undefined ? this.#backup : [...this.#objects.values()];
     this.#objects.clear();
     for (const keys of this.#keys.values()) keys.clear();
     const survivors = this.#survivorsOf(before, sameUids, lostMask);

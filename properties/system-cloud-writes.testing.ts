@@ -2,9 +2,11 @@
 // DeviceStatusWriter do with an up event (projections/edge-controller/status-writer.ts,
 // projections/device-controller/device-status-writer.ts), as read-plan-write steps against the
 // simulated API with the production fence (status-writer.position.ts) and planner
-// (device-status.plan.ts). Each write lands one API round trip after the event was handed over and
-// only while the cloud process that was handed it lives: a crash between the write and the recorded
-// up position makes the event apply again, which the fence must make harmless.
+// (device-status.plan.ts). Each write lands one API round trip after the event was handed over,
+// even when the cloud process that sent it died meanwhile (a request already on its way still
+// reaches the API server), and only a live process hears that it is done: a crash between the write
+// and the recorded up position makes the event apply again, and a dead owner's late write lands
+// after its successor's, both of which the fence must make harmless.
 import type { JsonObject } from '../kernel/index.js';
 import { objectAt, stringAt, uidOf } from '../projections/kube/json-fields.js';
 import { jobOf, parseStateReport, parseTwinReport, planDeviceStatus } from '../projections/device-controller/device-status.plan.js';
@@ -47,11 +49,11 @@ export class CloudWrites {
     readonly stats: CloudWriteStats = emptyCloudWriteStats(),
   ) {}
 
-  /** The Kubernetes writes `event` implies; `done` once they landed (never, if `life` dies first). */
+  /** The Kubernetes writes `event` implies; `done` once they landed, if `life` still lives to hear it. */
   perform(life: Incarnation, node: string, journalId: string, seq: number, event: UpEvent, done: () => void): void {
-    this.time.schedule(this.apiLatencyMs, life, () => {
+    this.time.schedule(this.apiLatencyMs, null, () => {
       this.#apply(node, { journalId, seq }, event);
-      done();
+      if (life.alive) done();
     });
   }
 

@@ -162,7 +162,8 @@ function reconcileDeployments(api: SimulatedApi, budget: WriteBudget, clock: Dep
 
 /**
  * Production's DeploymentController#carryOut step for step, with its preconditions: each
- * ReplicaSet write carries the resourceVersion the plan read. False once the budget ran out.
+ * ReplicaSet write carries the resourceVersion the plan read, or the one this pass's earlier write
+ * of it returned. False once the budget ran out.
  */
 function carryOutDeploymentPlan(api: SimulatedApi, budget: WriteBudget, deployment: Raw, plan: DeploymentPlan): boolean {
   const namespace = namespaceOf(deployment);
@@ -173,14 +174,23 @@ function carryOutDeploymentPlan(api: SimulatedApi, budget: WriteBudget, deployme
     budget.note(created);
     if (!created.ok && created.error.kind === 'AlreadyExists') status = collisionStatus(api, deployment, plan.create) ?? status;
   }
+  // As production: a ReplicaSet annotated and then scaled in one pass is scaled at the revision its annotation write returned.
+  const written = new Map<string, JsonObject>();
+  const write = (rs: JsonObject): void => {
+    const result = api.update('replicasets', rs);
+    budget.note(result);
+    if (result.ok) written.set(uidOf(result.value), result.value);
+  };
   for (const change of plan.annotate) {
     if (!budget.spend()) return false;
-    const metadata = objectAt(change.rs, 'metadata') ?? {};
-    budget.note(api.update('replicasets', { ...change.rs, metadata: { ...metadata, annotations: { ...objectAt(metadata, 'annotations'), ...change.annotations } } } as JsonObject));
+    const rs = written.get(uidOf(change.rs)) ?? change.rs;
+    const metadata = objectAt(rs, 'metadata') ?? {};
+    write({ ...rs, metadata: { ...metadata, annotations: { ...objectAt(metadata, 'annotations'), ...change.annotations } } } as JsonObject);
   }
   for (const step of plan.scale) {
     if (!budget.spend()) return false;
-    budget.note(api.update('replicasets', { ...step.rs, spec: { ...objectAt(step.rs, 'spec'), replicas: step.to } } as JsonObject));
+    const rs = written.get(uidOf(step.rs)) ?? step.rs;
+    write({ ...rs, spec: { ...objectAt(rs, 'spec'), replicas: step.to } } as JsonObject);
   }
   for (const rs of plan.remove) {
     if (!budget.spend()) return false;

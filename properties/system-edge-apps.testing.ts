@@ -365,8 +365,7 @@ export class EdgeApps {
 
   /**
    * A pod held already deleting that this node never admitted (or whose finished stream is gone):
-   * DEVIATION from production, which admits and starts it, then stops it. The kubelet starts no
-   * container of a pod deleted before it ran; it only confirms the termination, as done here.
+   * production PodSupervisor.#adopt, as the kubelet, starts nothing and only confirms the end.
    */
   #finishUnstarted(uid: string, pod: JsonObject): void {
     const { namespace, name } = metaOf(pod);

@@ -9,7 +9,8 @@ import fc from 'fast-check';
 import { canonicalJson, decodeFrame, encodeFrame } from '../transport/frames/codec.js';
 import { atCloud, atEdge, cloudFrameOf, defaultUpRoute, edgeFrameOf } from '../transport/stream/wire.js';
 import { ClusterView, type ViewedKind } from '../projections/index.js';
-import { withoutPosition } from '../projections/edge-controller/status-writer.position.js';
+import { lineageOf, storedPositionOf, withoutPosition, type EdgePosition } from '../projections/edge-controller/status-writer.position.js';
+import { storedDevicePosition } from '../projections/device-controller/device-status.plan.js';
 import { arrayAt, objectAt, stringAt, uidOf } from '../projections/kube/json-fields.js';
 import type { JsonObject } from '../kernel/index.js';
 import type { CloudToEdgeFrame, EdgeToCloudFrame } from '../transport/sync/index.js';
@@ -49,7 +50,13 @@ export type SystemStep =
   | { readonly t: 'partition'; readonly node: number; readonly ms: number }
   | { readonly t: 'skewClock'; readonly node: number; readonly ms: number }
   | { readonly t: 'containerExits'; readonly node: number; readonly index: number; readonly exitCode: number }
-  | { readonly t: 'createPod'; readonly name: number; readonly node: number | null; readonly restartPolicy: 'Always' | 'OnFailure' | 'Never' }
+  | { readonly t: 'createPod'; readonly name: number; readonly node: number | null; readonly restartPolicy: 'Always' | 'OnFailure' | 'Never'; readonly configMap: number | null }
+  /** A backup of the API server's data is taken (a later reset may restore it). */
+  | { readonly t: 'backupCluster' }
+  /** The API server's data is replaced: by what it is now (same or new uids), or by the last backup, with what changed since gone. */
+  | { readonly t: 'restoreCluster'; readonly sameUids: boolean; readonly lostMask: number }
+  /** A ConfigMap's value, from a few: changes and changes back (the same content again). */
+  | { readonly t: 'putConfigMap'; readonly name: number; readonly value: number }
   | { readonly t: 'deletePod'; readonly name: number }
   | { readonly t: 'createDeployment' | 'scaleDeployment'; readonly name: number; readonly replicas: number }
   | { readonly t: 'rolloutDeployment' | 'deleteDeployment'; readonly name: number }
@@ -66,6 +73,12 @@ export interface SystemStats {
   mapperUpdatesAccepted: number;
   mapperUpdatesUnknown: number;
   partitions: number;
+  restoresFromBackup: number;
+  resetsWithNewUids: number;
+  clockSkews: number;
+  rollouts: number;
+  deviceMoves: number;
+  configMapChanges: number;
 }
 
 export class SystemWorld {
@@ -78,8 +91,24 @@ export class SystemWorld {
   /** The edge applications of each node's current process life. */
   readonly apps = new Map<string, EdgeApps>();
   readonly skews = new Map<string, number>();
-  readonly stats: SystemStats = { podsRunning: 0, containerExits: 0, mapperUpdatesAccepted: 0, mapperUpdatesUnknown: 0, partitions: 0 };
+  readonly stats: SystemStats = {
+    podsRunning: 0,
+    containerExits: 0,
+    mapperUpdatesAccepted: 0,
+    mapperUpdatesUnknown: 0,
+    partitions: 0,
+    restoresFromBackup: 0,
+    resetsWithNewUids: 0,
+    clockSkews: 0,
+    rollouts: 0,
+    deviceMoves: 0,
+    configMapChanges: 0,
+  };
   #ids = 0;
+  /** Whether the reset under way restores the last backup. */
+  #fromBackup = false;
+  /** The edge position each pod's or Device's status last reflected, by uid. */
+  readonly #positions = new Map<string, EdgePosition>();
   /** Uids of pods the API server lost in a reset of its data. */
   readonly #lostInResets = new Set<string>();
 
@@ -106,6 +135,7 @@ export class SystemWorld {
     this.#relist();
     this.writes = new CloudWrites(this.api, world.time, this.config.apiLatencyMs);
     this.api.watch((plural, event) => {
+      if (event.type !== 'listed' && event.type !== 'DELETED' && (plural === 'pods' || plural === 'devices')) this.#checkStatusPosition(plural, event.object);
       const kind = viewedKinds[plural];
       if (kind !== undefined) for (const node of this.view.apply(kind, event)) this.stream.cloud?.desiredChanged(node);
       this.controllers?.kick();
@@ -125,7 +155,7 @@ export class SystemWorld {
         },
         desiredSet: (node) => view.desiredSet(node),
         reset: (sameUids, lostMask) => {
-          api.reset(sameUids, lostMask);
+          api.reset(sameUids, lostMask, this.#fromBackup);
           this.#relist();
         },
       },
@@ -139,8 +169,38 @@ export class SystemWorld {
     };
   }
 
+  /**
+   * Invariant 2's fence, at every status write: within one edge journal the position a status
+   * reflects never goes back, and no journal the node's lineage lists as retired writes at all.
+   */
+  #checkStatusPosition(plural: 'pods' | 'devices', object: JsonObject): void {
+    const status = objectAt(object, 'status');
+    const position = plural === 'pods' ? storedPositionOf(status) : storedDevicePosition(status);
+    if (position === undefined) return;
+    const uid = uidOf(object);
+    const before = this.#positions.get(uid);
+    // Another change to the object (its spec, a deletion mark) carries the status as it was.
+    if (before !== undefined && before.journalId === position.journalId && before.seq === position.seq) return;
+    const name = `${plural} ${stringAt(objectAt(object, 'metadata'), 'name')}`;
+    if (before !== undefined && before.journalId === position.journalId && position.seq < before.seq) {
+      this.stream.violation(`${name}: status went back from ${before.journalId}/${before.seq} to ${position.seq}`);
+    }
+    const lineage = lineageOf(this.api.get('nodes', '', stringAt(objectAt(object, 'spec'), 'nodeName') ?? ''));
+    if (lineage.includes(position.journalId) && lineage[0] !== position.journalId) this.stream.violation(`${name}: status written for retired journal ${position.journalId} (lineage ${lineage.join(',')})`);
+    this.#positions.set(uid, position);
+  }
+
   /** The cloud's reflectors list everything again (at start, and after the API's data was replaced). */
   #relist(): void {
+    // Restored data may rightly carry older positions: the fence check starts over from them.
+    this.#positions.clear();
+    for (const plural of ['pods', 'devices'] as const) {
+      for (const object of this.api.list(plural)) {
+        const status = objectAt(object, 'status');
+        const position = plural === 'pods' ? storedPositionOf(status) : storedDevicePosition(status);
+        if (position !== undefined) this.#positions.set(uidOf(object), position);
+      }
+    }
     for (const [plural, kind] of Object.entries(viewedKinds) as [Plural, ViewedKind][]) this.view.apply(kind, this.api.listed(plural));
   }
 
@@ -217,13 +277,22 @@ export class SystemWorld {
         this.stream.edges.get(node)?.connection?.close('network partition');
         break;
       case 'skewClock':
+        this.stats.clockSkews += 1;
         this.skews.set(node, step.ms);
         break;
       case 'containerExits':
         if (this.runtimes.get(node)!.crashContainer(step.index, step.exitCode)) this.stats.containerExits += 1;
         break;
       case 'createPod':
-        this.api.createPod(POD_NAMESPACE, `pod-${step.name}`, { ...(step.node === null ? {} : { node: this.nodes[step.node % this.nodes.length]! }), restartPolicy: step.restartPolicy });
+        this.api.createPod(POD_NAMESPACE, `pod-${step.name}`, {
+          ...(step.node === null ? {} : { node: this.nodes[step.node % this.nodes.length]! }),
+          // Schedules kept as regression tests from before pods referenced ConfigMaps have no field.
+          ...((step.configMap ?? null) === null ? {} : { configMap: `settings-${step.configMap}` }),
+          restartPolicy: step.restartPolicy,
+        });
+        break;
+      case 'putConfigMap':
+        if (this.api.putConfigMap(POD_NAMESPACE, `settings-${step.name}`, ['blue', 'green', 'red'][step.value % 3]!).ok) this.stats.configMapChanges += 1;
         break;
       case 'deletePod':
         this.api.deletePod(POD_NAMESPACE, `pod-${step.name}`);
@@ -235,7 +304,7 @@ export class SystemWorld {
         this.api.scaleDeployment(POD_NAMESPACE, `web-${step.name}`, step.replicas);
         break;
       case 'rolloutDeployment':
-        this.api.rolloutDeployment(POD_NAMESPACE, `web-${step.name}`);
+        if (this.api.rolloutDeployment(POD_NAMESPACE, `web-${step.name}`).ok) this.stats.rollouts += 1;
         break;
       case 'deleteDeployment':
         this.api.deleteDeployment(POD_NAMESPACE, `web-${step.name}`);
@@ -244,7 +313,7 @@ export class SystemWorld {
         this.api.createDevice(DEVICE_NAMESPACE, `thermo-${step.name}`, node, { target: '20' });
         break;
       case 'moveDevice':
-        this.api.moveDevice(DEVICE_NAMESPACE, `thermo-${step.name}`, node);
+        if (this.api.moveDevice(DEVICE_NAMESPACE, `thermo-${step.name}`, node).ok) this.stats.deviceMoves += 1;
         break;
       case 'deleteDevice':
         this.api.deleteDevice(DEVICE_NAMESPACE, `thermo-${step.name}`);
@@ -255,9 +324,17 @@ export class SystemWorld {
       case 'mapperUpdate':
         this.#mapperUpdate(step.name, step.property, step.value);
         break;
+      case 'backupCluster':
+        this.api.backup();
+        break;
+      case 'restoreCluster':
       case 'resetCluster': {
         const before = this.api.list('pods').map((pod) => uidOf(pod));
-        this.stream.apply(step);
+        this.#fromBackup = step.t === 'restoreCluster';
+        if (this.#fromBackup) this.stats.restoresFromBackup += 1;
+        if (!step.sameUids) this.stats.resetsWithNewUids += 1;
+        this.stream.apply({ t: 'resetCluster', sameUids: step.sameUids, lostMask: step.lostMask });
+        this.#fromBackup = false;
         const after = new Set(this.api.list('pods').map((pod) => uidOf(pod)));
         for (const uid of before) if (!after.has(uid)) this.#lostInResets.add(uid);
         break;
@@ -420,7 +497,17 @@ export const systemStepArbitrary = (): fc.Arbitrary<SystemStep> => {
   return fc.oneof(
     { weight: 8, arbitrary: fc.record({ t: fc.constant('run' as const), ms: fc.integer({ min: 1, max: 300 }) }) },
     { weight: 4, arbitrary: fc.record({ t: fc.constant('runEvents' as const), events: fc.integer({ min: 1, max: 20 }) }) },
-    { weight: 4, arbitrary: fc.record({ t: fc.constant('createPod' as const), name: fc.nat(5), node: fc.option(node, { nil: null }), restartPolicy: fc.constantFrom('Always' as const, 'OnFailure' as const, 'Never' as const) }) },
+    {
+      weight: 4,
+      arbitrary: fc.record({
+        t: fc.constant('createPod' as const),
+        name: fc.nat(5),
+        node: fc.option(node, { nil: null }),
+        restartPolicy: fc.constantFrom('Always' as const, 'OnFailure' as const, 'Never' as const),
+        configMap: fc.option(fc.nat(1), { nil: null }),
+      }),
+    },
+    { weight: 3, arbitrary: fc.record({ t: fc.constant('putConfigMap' as const), name: fc.nat(1), value: fc.nat(2) }) },
     { weight: 3, arbitrary: fc.record({ t: fc.constant('deletePod' as const), name: fc.nat(5) }) },
     { weight: 2, arbitrary: fc.record({ t: fc.constantFrom('createDeployment' as const, 'scaleDeployment' as const), name: fc.nat(1), replicas: fc.integer({ min: 0, max: 3 }) }) },
     { weight: 1, arbitrary: fc.record({ t: fc.constantFrom('rolloutDeployment' as const, 'deleteDeployment' as const), name: fc.nat(1) }) },
@@ -439,6 +526,8 @@ export const systemStepArbitrary = (): fc.Arbitrary<SystemStep> => {
     { weight: 1, arbitrary: fc.record({ t: fc.constant('compact' as const), node }) },
     { weight: 1, arbitrary: fc.record({ t: fc.constant('resetJournal' as const), node }) },
     { weight: 1, arbitrary: fc.record({ t: fc.constant('resetCluster' as const), sameUids: fc.boolean(), lostMask: fc.nat(255) }) },
+    { weight: 1, arbitrary: fc.constant({ t: 'backupCluster' as const }) },
+    { weight: 1, arbitrary: fc.record({ t: fc.constant('restoreCluster' as const), sameUids: fc.boolean(), lostMask: fc.nat(255) }) },
   );
 };
 

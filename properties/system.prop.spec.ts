@@ -12,10 +12,9 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { runSystem, SystemWorld, systemConfigArbitrary, systemStepArbitrary, type SystemConfig, type SystemStep } from './system-world.testing.js';
 
-const replay = {
-  ...(process.env.FC_SEED === undefined ? {} : { seed: Number(process.env.FC_SEED) }),
-  ...(process.env.FC_PATH === undefined ? {} : { path: process.env.FC_PATH }),
-};
+/** FC_SEED replays every property of this file; FC_PATH is the main property's (a path means nothing to another property). */
+const seed = process.env.FC_SEED === undefined ? {} : { seed: Number(process.env.FC_SEED) };
+const replay = { ...seed, ...(process.env.FC_PATH === undefined ? {} : { path: process.env.FC_PATH }) };
 const NODES = ['edge-a', 'edge-b'];
 /** Commands per run: fc.commands has no minimum length, so each run is exactly this many. */
 const STEPS_PER_RUN = 200;
@@ -51,8 +50,29 @@ describe('the whole-system simulation', () => {
       add(world.stats);
       add(world.writes.stats);
       add(world.stream.stats);
+      add(world.controllers?.stats ?? {});
     }
-    const paths = ['podsRunning', 'containerExits', 'mapperUpdatesAccepted', 'partitions', 'podStatusWrites', 'podStatusFenced', 'podsDeletedByKubelet', 'deviceStatusWrites', 'deviceStatusSkipped', 'fullResyncs', 'resumedLinks', 'writesLostInCrashes'];
+    const paths = [
+      'podsRunning',
+      'containerExits',
+      'mapperUpdatesAccepted',
+      'connectionsCutOff',
+      'podStatusWrites',
+      'podStatusFenced',
+      'podsDeletedByKubelet',
+      'deviceStatusWrites',
+      'deviceStatusSkipped',
+      'fullResyncs',
+      'resumedLinks',
+      'writesLostInCrashes',
+      'compactions',
+      'restoresFromBackup',
+      'resetsWithNewUids',
+      'clockSkews',
+      'rollouts',
+      'deviceMoves',
+      'configMapChanges',
+    ];
     expect(paths.filter((path) => !(totals[path]! > 0))).toEqual([]);
   });
 });
@@ -65,9 +85,11 @@ describe('cloud, edges, pods and twins, under any schedule of workloads and faul
         fc.modelRun(() => ({ model: { steps: 0 }, real: world }), cmds);
         expect(world.healAndCheck()).toEqual([]);
       }),
-      { numRuns: RUNS, ...replay },
+      // A failure is reported at once (seed and path) rather than shrunk: shrinking 200 steps can take
+      // minutes; replay it with FC_SEED and FC_PATH, where it may shrink as long as it likes.
+      { numRuns: RUNS, endOnFailure: true, ...replay },
     );
-  });
+  }, 600_000);
 
   it('is strong enough to catch a disk that acknowledges before fsync (synchronous=NORMAL)', () => {
     let seen: readonly string[] = [];
@@ -77,10 +99,42 @@ describe('cloud, edges, pods and twins, under any schedule of workloads and faul
         if (failures.length > 0) seen = failures;
         return failures.length === 0;
       }),
-      { numRuns: 200, endOnFailure: true, ...replay },
+      { numRuns: 200, endOnFailure: true, ...seed },
     );
     expect(outcome.failed).toBe(true);
     expect(seen.join('\n')).toMatch(/before its commit was durable|while NodeSync durably holds/);
+  });
+});
+
+describe('the checks themselves', () => {
+  it('given an edge whose outbox was compacted through its head, when the API server is reset, then the cloud applied nothing of it and nothing is missing (the up position check counts from the floor)', () => {
+    const config: SystemConfig = {
+      stream: {
+        nodes: NODES,
+        flow: { unackedFramesMax: 7, unackedBytesMax: 8000, frameBytesMax: 65_536, ackTimeoutMs: 500 },
+        ack: { ackEveryFrames: 1, ackDelayMs: 0, applyQueueFramesMax: 7 },
+        latencyMs: 1,
+        fsyncMs: 1,
+        synchronous: 'FULL',
+        restartMs: 5,
+      },
+      apiLatencyMs: 1,
+      passDelayMs: 1,
+      startMs: 1,
+      stopMs: 1,
+    };
+    const { failures, world } = runSystem(config, [
+      { t: 'createDevice', name: 1, node: 0 },
+      { t: 'run', ms: 292 },
+      { t: 'deleteDevice', name: 1 },
+      { t: 'compact', node: 0 },
+      { t: 'runEvents', events: 18 },
+      { t: 'resetCluster', sameUids: true, lostMask: 193 },
+    ]);
+    expect(failures).toEqual([]);
+    const journal = world.stream.edgeDisk('edge-a').durable;
+    expect(journal.head).toBeGreaterThan(0);
+    expect(journal.floor).toBe(journal.head);
   });
 });
 
@@ -121,5 +175,21 @@ describe('bugs the simulator found, kept as the schedules that found them', () =
     const { failures, world } = runSystem(config, steps);
     expect(failures).toEqual([]);
     expect([...world.stream.edgeDisk('edge-a').durable.objects.keys()]).toContain('devicemodels/plant/thermo-model');
+  });
+
+  it('given an API server restored from a backup that predates a Device’s desired change, when the edge syncs, then its twin takes the restored desired values (the lower generation was refused as older)', () => {
+    // A 200-step schedule (seed 8, run 52), kept whole.
+    const { config, steps } = JSON.parse(readFileSync(new URL('./system-regression.restored-generation.json', import.meta.url), 'utf8')) as { config: SystemConfig; steps: SystemStep[] };
+    expect(steps.some((step) => step.t === 'restoreCluster')).toBe(true);
+    expect(runSystem(config, steps).failures).toEqual([]);
+  });
+
+  it('given a ConfigMap changed while the change’s ack was lost with the link, when it is changed back to what the edge had acked, then the edge gets it again (the resume compared hashes and sent nothing)', () => {
+    // A 200-step schedule (seed 11, run 233), kept whole: the revert had to come while the ack was lost.
+    const { config, steps } = JSON.parse(readFileSync(new URL('./system-regression.content-reverted.json', import.meta.url), 'utf8')) as { config: SystemConfig; steps: SystemStep[] };
+    const { failures, world } = runSystem(config, steps);
+    expect(failures).toEqual([]);
+    const held = world.stream.edgeDisk('edge-b').durable.objects.get('configmaps/default/settings-0');
+    expect(held?.contentHash).toBe(world.view.desiredSet('edge-b').objects.get(held?.uid ?? '')?.contentHash);
   });
 });

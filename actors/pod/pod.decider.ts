@@ -229,7 +229,10 @@ function restartContainer(data: { readonly container: string; readonly at: strin
   if (c === undefined) return err({ kind: 'UnknownContainer', container: data.container });
   // A timer that fires after termination began, or for a container no longer backing off, is stale.
   if (state.termination !== null || c.state.state !== 'waiting' || c.state.reason !== 'CrashLoopBackOff') return ok([]);
-  if (Date.parse(data.at) < Date.parse(c.state.restartAt)) return err({ kind: 'BackOffNotElapsed', container: c.name, restartAt: c.state.restartAt });
+  // More than the whole back-off still ahead: the wall clock was set back since the exit, and
+  // waiting for `restartAt` could take hours. The timer (on the monotonic clock) did wait it out.
+  const aheadMs = Date.parse(c.state.restartAt) - Date.parse(data.at);
+  if (aheadMs > 0 && aheadMs <= c.backOffMs) return err({ kind: 'BackOffNotElapsed', container: c.name, restartAt: c.state.restartAt });
   return ok([{ type: 'ContainersStartRequested.v1', data: { containers: [c.name], at: data.at } }]);
 }
 

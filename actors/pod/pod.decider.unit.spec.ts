@@ -195,6 +195,9 @@ describe('given a container backing off', () => {
   });
 
   it('ignores a restart timer for a container that is not backing off', () => given(runningPod()).when(restart('app', t(100))).then([]));
+
+  it('restarts it when the wall clock was set back by more than the whole back-off (the timer waited it out on the monotonic clock)', () =>
+    given(backingOff).when(restart('app', t(-3600))).then([startRequested(['app'], t(-3600))]));
 });
 
 describe('given restartPolicy OnFailure', () => {

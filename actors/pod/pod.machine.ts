@@ -177,14 +177,14 @@ export type ObservationPlan = {
   /** A terminating pod's containers still alive: stop them again, the earlier request died with the host. */
   readonly stillStopping: readonly RunningProcess[];
   /** Containers waiting out their restart back-off: the timer died with the host, arm it again. */
-  readonly backingOff: readonly { readonly container: string; readonly restartAt: string }[];
+  readonly backingOff: readonly { readonly container: string; readonly restartAt: string; readonly backOffMs: number }[];
 };
 
 export function planObservation(context: PodContext, alive: readonly RunningProcess[]): ObservationPlan {
   const terminating = context.termination !== null;
-  const plan = { adopted: [] as RunningProcess[], lost: [] as string[], unstarted: [] as string[], stillStopping: [] as RunningProcess[], backingOff: [] as { container: string; restartAt: string }[] };
+  const plan = { adopted: [] as RunningProcess[], lost: [] as string[], unstarted: [] as string[], stillStopping: [] as RunningProcess[], backingOff: [] as { container: string; restartAt: string; backOffMs: number }[] };
   for (const c of allContainers(context)) {
-    if (c.state.state === 'waiting' && c.state.reason === 'CrashLoopBackOff' && !terminating) plan.backingOff.push({ container: c.name, restartAt: c.state.restartAt });
+    if (c.state.state === 'waiting' && c.state.reason === 'CrashLoopBackOff' && !terminating) plan.backingOff.push({ container: c.name, restartAt: c.state.restartAt, backOffMs: c.backOffMs });
     if (c.state.state === 'running') {
       const runId = c.state.runId;
       const found = alive.some((p) => p.container === c.name && p.runId === runId);
@@ -281,8 +281,10 @@ export const podMachine = setup({
           const plan = planObservation(context, event.data.alive);
           if (plan.orphans.length > 0) enqueue({ type: 'killProcesses', params: { pod: refOf(context), runIds: plan.orphans.map((p) => p.runId) } });
           if (plan.stillStopping.length > 0) enqueue({ type: 'stopContainers', params: stopParams(context, plan.stillStopping.map((p) => p.runId), event.data.at) });
-          for (const { container, restartAt } of plan.backingOff) {
-            enqueue({ type: 'scheduleRestart', params: { pod: refOf(context), container, delayMs: Math.max(0, Date.parse(restartAt) - Date.parse(event.data.at)), restartAt } });
+          // What is left of the back-off, never more than all of it (a wall clock set back meanwhile).
+          for (const { container, restartAt, backOffMs } of plan.backingOff) {
+            const delayMs = Math.min(backOffMs, Math.max(0, Date.parse(restartAt) - Date.parse(event.data.at)));
+            enqueue({ type: 'scheduleRestart', params: { pod: refOf(context), container, delayMs, restartAt } });
           }
         }),
         'evolve',

@@ -57,6 +57,9 @@ describe('the pod machine', () => {
     expect(actions).toEqual([{ type: 'scheduleRestart', params: { pod, container: 'app', delayMs: 6_000, restartAt: t(15) } }]);
     const [, late] = step([...backingOff, { type: 'RuntimeObserved.v1', data: { alive: [], at: t(40) } }]);
     expect(late).toEqual([{ type: 'scheduleRestart', params: { pod, container: 'app', delayMs: 0, restartAt: t(15) } }]);
+    // A wall clock set back an hour waits the back-off, not the hour.
+    const [, back] = step([...backingOff, { type: 'RuntimeObserved.v1', data: { alive: [], at: t(-3600) } }]);
+    expect(back).toEqual([{ type: 'scheduleRestart', params: { pod, container: 'app', delayMs: 10_000, restartAt: t(15) } }]);
   });
 
   it('a restart moves through restarting back to running and counts it', () => {

@@ -35,7 +35,11 @@ export type EdgeTwinMessage = {
  */
 export type TwinCommand =
   | { readonly type: 'AddDevice'; readonly data: { readonly device: DeviceRef; readonly generation: number; readonly properties: readonly DeviceProperty[]; readonly at: number } }
-  | { readonly type: 'SyncFromCloud'; readonly data: { readonly twin: { readonly [key: string]: CloudTwinMessage | null }; readonly at: number } }
+  /**
+   * `rebase`: the cloud's versions start over (an API server restored from a backup gives a Device a
+   * lower generation than the twin has seen), so the cloud counter is not compared.
+   */
+  | { readonly type: 'SyncFromCloud'; readonly data: { readonly twin: { readonly [key: string]: CloudTwinMessage | null }; readonly at: number; readonly rebase?: boolean } }
   | { readonly type: 'UpdateTwinFromEdge'; readonly data: { readonly event_id: string; readonly twin: { readonly [key: string]: EdgeTwinMessage | null }; readonly at: number } }
   | { readonly type: 'ReportDeviceState'; readonly data: { readonly state: string; readonly at: number } }
   | { readonly type: 'RemoveDevice'; readonly data: { readonly at: number } };
@@ -166,7 +170,7 @@ function syncFromCloud(data: Extract<TwinCommand, { type: 'SyncFromCloud' }>['da
     }
     const version = message.expected_version;
     if (version === undefined) return err({ kind: 'VersionRequired', key });
-    const conflict = versionConflict(before?.expected_version ?? null, version);
+    const conflict = versionConflict(data.rebase === true ? null : (before?.expected_version ?? null), version);
     if (conflict !== undefined) {
       conflicts.push({ key, reason: conflict });
       continue;

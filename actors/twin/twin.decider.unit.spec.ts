@@ -154,6 +154,13 @@ describe('given a device, a cloud sync (rule 45)', () => {
     expect(deltaOf(s)).toEqual({ temperature: '25' });
   });
 
+  it('takes an older cloud version when the cloud rebases (an API server restored from a backup)', () => {
+    const s = given([added]).when({ type: 'SyncFromCloud', data: { twin: { temperature: { expected: { value: '22' }, expected_version: { cloud: 2, edge: 0 } } }, at: t0 + 200, rebase: true } }).then([
+      { type: 'TwinExpectedSynced.v1', data: { twin: { temperature: { expected: { value: '22', metadata: { timestamp: t0 + 200 } }, optional: false, metadata: { type: 'float' }, expected_version: { cloud: 2, edge: 0 } } }, at: t0 + 200 } },
+    ]);
+    expect(deltaOf(s)).toEqual({ temperature: '22' });
+  });
+
   it('refuses a sync whose edge counter is behind the stored one', () => {
     const ahead: TwinEvent = { type: 'TwinExpectedSynced.v1', data: { twin: { temperature: { ...declared, expected_version: { cloud: 3, edge: 2 } } }, at: t0 + 50 } };
     given([added, ahead])

@@ -108,7 +108,12 @@ export function cloudSyncCommand(device: HeldDevice, model: JsonObject | undefin
   const dropped: [string, null][] = Object.entries(twins)
     .filter(([key, t]) => !names.has(key) && t.metadata.type !== 'deleted' && t.expected_version !== null)
     .map(([key]) => [key, null]);
-  return { type: 'SyncFromCloud', data: { twin: Object.fromEntries([...present, ...dropped]), at } };
+  // The held Device is what the cloud desires now: the down stream applies a uid's revisions in
+  // order, so a generation below one the twin has seen comes only from an API server restored
+  // from a backup. Its versions start over instead of being refused as older (found by the
+  // whole-system simulator: the twin kept the newer value forever, unequal to its Device).
+  const rebase = Object.values(twins).some((t) => t.expected_version !== null && t.expected_version.cloud > device.generation);
+  return { type: 'SyncFromCloud', data: { twin: Object.fromEntries([...present, ...dropped]), at, ...(rebase ? { rebase } : {}) } };
 }
 
 /**

@@ -102,6 +102,13 @@ describe('given a twin that exists', () => {
     });
   });
 
+  it('a generation below the twin’s (an API server restored from a backup) rebases the versions instead of being refused as older', () => {
+    const device = held(deviceOf([{ name: 'temperature', desired: { value: '21' } }], { generation: 1 }));
+    const sync = cloudSyncCommand(device, modelOf([{ name: 'temperature', type: 'FLOAT' }]), { temperature: declaredTwin }, t0 + 1);
+    expect(sync.data).toMatchObject({ rebase: true, twin: { temperature: { expected: { value: '21' }, expected_version: { cloud: 1, edge: 0 } } } });
+    expect(cloudSyncCommand(held(deviceOf([{ name: 'temperature', desired: { value: '21' } }], { generation: 2 })), undefined, { temperature: declaredTwin }, t0).data).not.toHaveProperty('rebase');
+  });
+
   it('a property dropped from the spec syncs as null, one a mapper added does not', () => {
     const device = held(deviceOf([], { generation: 3 }));
     const sync = cloudSyncCommand(device, undefined, { temperature: declaredTwin, light: mqttAdded }, t0 + 1);

@@ -106,6 +106,13 @@ function killAllAfterwards(dir: string): void {
 const statusOf = (reports: readonly UpEvent[], uid: string): Record<string, unknown> | undefined =>
   [...reports].reverse().find((e) => e.type === POD_STATUS_REPORTED && (e.data as { UID?: string }).UID === uid)?.data as Record<string, unknown> | undefined;
 const phaseOf = (reports: readonly UpEvent[], uid: string): string | undefined => (statusOf(reports, uid)?.['Status'] as { phase?: string } | undefined)?.phase;
+const logText = async (runtime: ContainerRuntime, uid: string): Promise<string> => {
+  const logs = await runtime.logs(uid, 'app', { previous: false, tailLines: null, follow: false });
+  if (!logs.ok) return '';
+  let text = '';
+  for await (const chunk of logs.value) text += String(chunk);
+  return text;
+};
 const alivePids = async (runtime: ContainerRuntime, uid: string): Promise<number[]> => (await runtime.scan()).flatMap((o) => (o.podUid === uid && o.alive ? [o.pid] : []));
 
 describe('PodSupervisor', () => {
@@ -146,6 +153,37 @@ describe('PodSupervisor', () => {
     await until('the adopted pod reported Running', () => phaseOf(second.reports, 'uid-adopt') === 'Running');
   });
 
+  it('given a container that died while the agent was down, when the agent comes back, then it restarts it after the back-off (the restart the scan decides is not dropped)', async () => {
+    const dir = tempDir();
+    killAllAfterwards(dir);
+    const pod = podOf('web', 'uid-lost', LONG_RUNNING);
+    const first = await agentOn(dir);
+    await first.supervisor.start([pod]);
+    await until('running under the first agent', () => first.supervisor.states().get('uid-lost')?.status === 'running');
+    const [pid] = await alivePids(first.runtime, 'uid-lost');
+    await first.stop();
+    process.kill(pid!, 'SIGKILL');
+    await until('the process is gone', () => {
+      try {
+        process.kill(pid!, 0);
+        return false;
+      } catch {
+        return true;
+      }
+    });
+
+    const second = await agentOn(dir);
+    await second.supervisor.start([pod]);
+    expect(second.supervisor.states().get('uid-lost')?.status).toBe('crashLoopBackOff');
+    // The kubelet's first back-off is 10 s.
+    const restarted = await until('restarted after the back-off', () => {
+      const state = second.supervisor.states().get('uid-lost');
+      return state?.status === 'running' && state.containers[0]!.restartCount === 1 ? state : undefined;
+    }, 25_000);
+    expect(restarted.containers[0]!.lastState).toMatchObject({ exitCode: 137, reason: 'ContainerLost' });
+    expect(await alivePids(second.runtime, 'uid-lost')).toHaveLength(1);
+  }, 40_000);
+
   it('kills processes of a pod that is no longer desired when the agent comes back', async () => {
     const dir = tempDir();
     killAllAfterwards(dir);
@@ -165,9 +203,48 @@ describe('PodSupervisor', () => {
     const agent = await agentOn(dir);
     await agent.supervisor.start([podOf('web', 'uid-del', LONG_RUNNING)]);
     await until('running', () => agent.supervisor.states().get('uid-del')?.status === 'running');
-    await agent.supervisor.reconcile([podOf('web', 'uid-del', LONG_RUNNING, { deletionTimestamp: new Date().toISOString() })]);
+    const deleting = podOf('web', 'uid-del', LONG_RUNNING, { deletionTimestamp: new Date().toISOString() });
+    await agent.supervisor.reconcile([deleting]);
     await until('termination completed', () => agent.reports.some((e) => e.type === POD_TERMINATION_COMPLETED));
     expect(await alivePids(agent.runtime, 'uid-del')).toEqual([]);
+    // Held deleting until the cloud's delete lands: reconciled again, the end is not reported again.
+    await agent.supervisor.reconcile([deleting]);
+    await agent.supervisor.reconcile([deleting]);
+    expect(agent.reports.filter((e) => e.type === POD_TERMINATION_COMPLETED)).toHaveLength(1);
+  });
+
+  it('given a pod terminating with a long grace period, when its deletion is asked again with a shorter one, then it stops within the shorter one', async () => {
+    const dir = tempDir();
+    killAllAfterwards(dir);
+    const agent = await agentOn(dir);
+    const stubborn = "process.on('SIGTERM', () => {}); console.log('ignoring SIGTERM'); setInterval(() => {}, 1000)";
+    const deleting = (grace: number): JsonObject => {
+      const pod = podOf('slow', 'uid-slow', stubborn);
+      return { ...pod, metadata: { ...(pod['metadata'] as JsonObject), deletionTimestamp: new Date().toISOString(), deletionGracePeriodSeconds: grace } };
+    };
+    await agent.supervisor.start([podOf('slow', 'uid-slow', stubborn)]);
+    await until('running', () => agent.supervisor.states().get('uid-slow')?.status === 'running');
+    // Only once the handler is installed does SIGTERM leave it running.
+    await until('the container ignores SIGTERM', async () => (await logText(agent.runtime, 'uid-slow')).includes('ignoring SIGTERM'));
+    await agent.supervisor.reconcile([deleting(120)]);
+    await until('terminating', () => agent.supervisor.states().get('uid-slow')?.status === 'terminating');
+    expect(await alivePids(agent.runtime, 'uid-slow')).toHaveLength(1);
+    await agent.supervisor.reconcile([deleting(0)]);
+    await until('termination completed within the shorter grace period', () => agent.reports.some((e) => e.type === POD_TERMINATION_COMPLETED), 10_000);
+    expect(await alivePids(agent.runtime, 'uid-slow')).toEqual([]);
+  });
+
+  it('given a pod deleted before it ever ran here, when it arrives deleting, then nothing starts and its end is confirmed once, however often it is reconciled', async () => {
+    const dir = tempDir();
+    killAllAfterwards(dir);
+    const agent = await agentOn(dir);
+    const deleted = podOf('late', 'uid-late', LONG_RUNNING, { deletionTimestamp: new Date().toISOString() });
+    await agent.supervisor.start([deleted]);
+    await agent.supervisor.reconcile([deleted]);
+    await agent.supervisor.reconcile([deleted]);
+    expect(agent.reports.filter((e) => e.type === POD_TERMINATION_COMPLETED)).toEqual([{ type: POD_TERMINATION_COMPLETED, data: { resource: 'default/pod/late', UID: 'uid-late' } }]);
+    expect((await agent.runtime.scan()).filter((o) => o.podUid === 'uid-late')).toEqual([]);
+    expect(agent.supervisor.states().has('uid-late')).toBe(false);
   });
 
   it('reports a container the runtime cannot start with its reason, and keeps serving other pods', async () => {

@@ -54,6 +54,8 @@ interface Supervised {
   readonly probes: Map<string, Probing>;
   /** The node asked for termination (deleted in the API, or no longer desired). */
   terminating: boolean;
+  /** The grace period last asked for, when the Pod's deletion named one: a shorter one later is asked again. */
+  graceAsked: number | undefined;
   /** The termination-completed report went up (once). */
   completed: boolean;
 }
@@ -91,6 +93,12 @@ const silent: SupervisorLog = { info: () => undefined, warn: () => undefined };
  */
 export class PodSupervisor {
   readonly #pods = new Map<string, Supervised>();
+  /**
+   * Pods whose termination this life reported while the cloud still holds them (deleting, until
+   * its delete lands): not adopted again, so the completion goes up once. Pruned by every
+   * reconcile to the pods still desired.
+   */
+  readonly #finished = new Set<string>();
   readonly #log: SupervisorLog;
   readonly #statusDue = new Set<string>();
   #reportScheduled = false;
@@ -146,7 +154,10 @@ export class PodSupervisor {
   async #reconcile(desired: readonly JsonObject[]): Promise<void> {
     if (this.#stopped) return;
     const wanted = new Map(desired.map((pod) => [metaOf(pod).uid, pod] as const).filter(([uid]) => uid !== ''));
+    for (const uid of [...this.#finished]) if (!wanted.has(uid)) this.#finished.delete(uid);
     for (const [uid, pod] of wanted) {
+      if (this.#finished.has(uid) && metaOf(pod).deleting) continue;
+      this.#finished.delete(uid);
       const known = this.#pods.get(uid);
       if (known === undefined) await this.#adopt(uid, pod);
       else {
@@ -181,21 +192,30 @@ export class PodSupervisor {
     const { namespace, name } = metaOf(pod);
     const at = this.#now();
     const alive = this.#observed.filter((o) => o.podUid === uid && o.alive).map((o) => ({ container: o.container, runId: o.runId }));
-    const started = await this.options.host.start(podKind, podStream(namespace, name, uid), this.#effects(uid), {
-      observe: (state): PodCommand | undefined => (state.status === 'absent' ? undefined : { type: 'ObserveRuntime', data: { alive, at } }),
-    });
+    const started = await this.options.host.start(podKind, podStream(namespace, name, uid), this.#effects(uid));
     if (!started.ok) {
       this.#log.warn({ pod: `${namespace}/${name}`, error: started.error.kind }, 'pod actor could not be rebuilt');
       return;
     }
-    const supervised: Supervised = { pod, actor: started.value as unknown as PodActor, timers: new Set(), probes: new Map(), terminating: false, completed: false };
-    // Adopted containers are probed as if just started.
-    const state = supervised.actor.state;
-    if (state.status !== 'absent') for (const c of state.containers) if (c.state.state === 'running') this.#startProbes(supervised, uid, c.name, c.state.runId);
+    const supervised: Supervised = { pod, actor: started.value as unknown as PodActor, timers: new Set(), probes: new Map(), terminating: false, graceAsked: undefined, completed: false };
+    // Supervised before the scan's observation runs: the effects it decides (a restart timer armed
+    // again, a start asked again, a stop sent again) look the pod up here, and would be dropped.
+    if (supervised.actor.state.status === 'absent' && metaOf(pod).deleting) {
+      // Deleted before it ever ran here: as the kubelet, start nothing and confirm the end at once.
+      supervised.actor.stop();
+      this.#finished.add(uid);
+      await this.options.report([{ type: POD_TERMINATION_COMPLETED, data: { resource: `${namespace}/pod/${name}`, UID: uid } }]);
+      return;
+    }
     this.#pods.set(uid, supervised);
     if (supervised.actor.state.status === 'absent') {
       await this.#execute(uid, { type: 'AdmitPod', data: { spec: podSpecInputOf(pod, this.options.nodeName), at } }, podCause(pod));
       await this.#execute(uid, { type: 'StartPod', data: { at: this.#now() } }, podCause(pod));
+    } else {
+      await this.#execute(uid, { type: 'ObserveRuntime', data: { alive, at } });
+      // Adopted containers are probed as if just started.
+      const state = this.#pods.get(uid)?.actor.state;
+      if (state !== undefined && state.status !== 'absent') for (const c of state.containers) if (c.state.state === 'running') this.#startProbes(supervised, uid, c.name, c.state.runId);
     }
     this.#statusChanged(uid);
   }
@@ -203,8 +223,11 @@ export class PodSupervisor {
   async #terminate(uid: string, gracePeriodSeconds: number | undefined): Promise<void> {
     const supervised = this.#pods.get(uid);
     if (supervised === undefined) return;
-    if (!supervised.terminating) {
+    // Asked again only for a shorter grace period (a second `kubectl delete --grace-period`): the decider shortens the deadline.
+    const shorter = gracePeriodSeconds !== undefined && supervised.graceAsked !== undefined && gracePeriodSeconds < supervised.graceAsked;
+    if (!supervised.terminating || shorter) {
       supervised.terminating = true;
+      supervised.graceAsked = gracePeriodSeconds ?? supervised.graceAsked;
       // A deleted Pod causes its termination; a Pod no longer desired has no object to name.
       const cause = metaOf(supervised.pod).deleting ? podCause(supervised.pod) : {};
       await this.#execute(uid, { type: 'RequestTermination', data: { ...(gracePeriodSeconds === undefined ? {} : { gracePeriodSeconds }), at: this.#now() } }, cause);
@@ -228,6 +251,7 @@ export class PodSupervisor {
     for (const container of [...supervised.probes.keys()]) this.#stopProbes(supervised, container);
     supervised.actor.stop();
     this.#pods.delete(uid);
+    this.#finished.add(uid);
     const removed = await this.options.runtime.removePod(uid);
     if (!removed.ok) this.#log.warn({ pod: uid, error: removed.error.message }, 'pod files not removed');
   }

@@ -107,8 +107,11 @@ export class DeploymentController {
   async #carryOut(deployment: Raw, plan: DeploymentPlan, nowMs: number): Promise<void> {
     let status = plan.status;
     if (plan.create !== undefined) status = (await this.#createReplicaSet(deployment, plan.create, nowMs)) ?? status;
-    for (const change of plan.annotate) await this.#patchReplicaSet(change.rs, { metadata: { annotations: change.annotations } });
-    for (const step of plan.scale) await this.#scale(deployment, step);
+    // A ReplicaSet annotated and then scaled in one pass is written at the revision the first write
+    // returned, not the one the plan read (that would conflict with our own write every time).
+    const written = new Map<string, string>();
+    for (const change of plan.annotate) await this.#patchReplicaSet(change.rs, { metadata: { annotations: change.annotations } }, written);
+    for (const step of plan.scale) await this.#scale(deployment, step, written);
     for (const rs of plan.remove) await this.#removeReplicaSet(rs);
     if (plan.revision !== undefined && revisionOf(deployment) !== Number(plan.revision)) await this.#annotateRevision(deployment, plan.revision);
     if (!deploymentStatusEquals(deployment, status)) await this.#writeStatus(deployment, status);
@@ -141,17 +144,23 @@ export class DeploymentController {
     }
   }
 
-  async #scale(deployment: Raw, step: ScaleStep): Promise<void> {
-    if (!(await this.#patchReplicaSet(step.rs, { spec: { replicas: step.to } }))) return;
+  async #scale(deployment: Raw, step: ScaleStep, written: Map<string, string>): Promise<void> {
+    if (!(await this.#patchReplicaSet(step.rs, { spec: { replicas: step.to } }, written))) return;
     const direction = step.to > step.from ? 'up' : 'down';
     await this.#events.record(involvedObjectOf(deployment, 'apps/v1', 'Deployment'), 'Normal', 'ScalingReplicaSet', `Scaled ${direction} replica set ${nameOf(step.rs)} from ${step.from} to ${step.to}`);
   }
 
-  /** A merge patch at the revision the plan read: false when the ReplicaSet changed or went meanwhile. */
-  async #patchReplicaSet(rs: Raw, body: Record<string, unknown>): Promise<boolean> {
-    const metadata = { ...((body['metadata'] as Raw | undefined) ?? {}), uid: uidOf(rs), resourceVersion: stringAt(objectAt(rs, 'metadata'), 'resourceVersion') };
+  /**
+   * A merge patch at the revision the plan read, or the one this pass's last write of it returned
+   * (`written`, by uid, updated here): false when the ReplicaSet changed or went meanwhile.
+   */
+  async #patchReplicaSet(rs: Raw, body: Record<string, unknown>, written: Map<string, string>): Promise<boolean> {
+    const resourceVersion = written.get(uidOf(rs)) ?? stringAt(objectAt(rs, 'metadata'), 'resourceVersion');
+    const metadata = { ...((body['metadata'] as Raw | undefined) ?? {}), uid: uidOf(rs), resourceVersion };
     try {
-      await this.#apps.patchNamespacedReplicaSet({ name: nameOf(rs), namespace: namespaceOf(rs), body: { ...body, metadata } }, mergePatch);
+      const patched = await this.#apps.patchNamespacedReplicaSet({ name: nameOf(rs), namespace: namespaceOf(rs), body: { ...body, metadata } }, mergePatch);
+      const next = patched.metadata?.resourceVersion;
+      if (next !== undefined) written.set(uidOf(rs), next);
       return true;
     } catch (error) {
       this.#options.log?.info({ replicaSet: `${namespaceOf(rs)}/${nameOf(rs)}`, error: messageOf(error) }, 'replicaset changed meanwhile; next pass');

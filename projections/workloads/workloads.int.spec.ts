@@ -93,6 +93,8 @@ describe('given a rolled-out Deployment', () => {
     await rolloutDone(w, 'scaled');
     await waitFor('one pod left', async () => ((await podsOf(w, 'scaled')).length === 1 ? true : undefined));
     expect((await replicaSetsOf(w, 'scaled')).map((rs) => rs.spec?.replicas)).toEqual([1]);
+    // The ReplicaSet is annotated, then scaled at the revision that write returned: no write of ours conflicts with our own.
+    expect(w.deploymentLog.filter((line) => line.includes('changed meanwhile'))).toEqual([]);
   });
 
   it('makes the old ReplicaSet current again, at a new revision, when its template comes back (kubectl rollout undo)', async () => {

@@ -21,6 +21,8 @@ export interface WorkloadWorld {
   readonly peakActive: Map<string, number>;
   /** Whether the stand-in kubelet marks new pods Ready (false: they stay Pending, as on a broken node). */
   kubeletReady: boolean;
+  /** What the Deployment controller logged, one message per line. */
+  readonly deploymentLog: string[];
 }
 
 /** Starts and stops worlds; call `teardown` in afterEach. */
@@ -33,9 +35,11 @@ export class WorkloadFixture {
     const kc = kubeConfigOf(server);
     const informers = new Informers(kc);
     const replicaSets = new ReplicaSetController({ kubeConfig: kc, informers, now: () => new Date(), resyncMs: 500 });
-    const deployments = new DeploymentController({ kubeConfig: kc, informers, now: () => new Date(), resyncMs: 500 });
+    const deploymentLog: string[] = [];
+    const log = { info: (_: object, message: string) => void deploymentLog.push(message), warn: (_: object, message: string) => void deploymentLog.push(message) };
+    const deployments = new DeploymentController({ kubeConfig: kc, informers, now: () => new Date(), resyncMs: 500, log });
     const core = kc.makeApiClient(CoreV1Api);
-    const world: WorkloadWorld = { server, kc, core, apps: kc.makeApiClient(AppsV1Api), peakActive: new Map(), kubeletReady: true };
+    const world: WorkloadWorld = { server, kc, core, apps: kc.makeApiClient(AppsV1Api), peakActive: new Map(), kubeletReady: true, deploymentLog };
     const pods = informers.of('/api/v1/pods');
     const marking = new Set<string>();
     const stopKubelet = pods.onChange(() => {

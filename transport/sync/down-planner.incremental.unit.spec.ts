@@ -55,8 +55,8 @@ const reference = {
     const changes = new Map<Uid, AckedEntry | null>();
     for (const frame of covered) {
       if (frame.kind === 'synced') continue;
-      const again = frame.kind === 'tombstone' && remaining.some((f) => f.uid === frame.uid && f.kind === 'desired');
-      const entry = frame.kind === 'desired' ? { key: frame.key, resourceVersion: frame.resourceVersion, contentHash: frame.contentHash } : again ? { key: frame.key, resourceVersion: null, contentHash: null } : null;
+      const later = remaining.some((f) => f.uid === frame.uid && f.kind !== 'synced');
+      const entry = later ? { key: frame.key, resourceVersion: null, contentHash: null } : frame.kind === 'desired' ? { key: frame.key, resourceVersion: frame.resourceVersion, contentHash: frame.contentHash } : null;
       acked = entry === null ? acked.delete(frame.uid) : acked.set(frame.uid, entry);
       changes.set(frame.uid, entry);
     }
@@ -124,7 +124,7 @@ function referencePlan(state: DownPlannerState, options: DownPlannerOptions): St
       break;
     }
     const held = acked.get(frame.uid);
-    if (frame.kind === 'desired' ? held === undefined : held !== undefined && held.contentHash !== null) {
+    if (held === undefined || held.contentHash !== null) {
       const entry = { key: frame.key, resourceVersion: null, contentHash: null };
       acked = acked.set(frame.uid, entry);
       intents.push({ uid: frame.uid, entry });

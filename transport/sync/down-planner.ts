@@ -307,12 +307,13 @@ function plan(state: DownPlannerState, options: DownPlannerOptions): Step {
       continue;
     }
     if (!fits(room, bytes, limits)) break;
-    // Before a frame that changes what the edge holds unbeknown to `acked`, record that the edge's
-    // copy is unknown: a new object (it may hold it from now on), or a tombstone of a known revision
-    // (it may have dropped it; were the ack lost and the object desired again, unchanged, a resume
-    // comparing hashes would otherwise never send it back).
+    // Before any frame that changes what the edge holds, record that the edge's copy is unknown
+    // until the ack: it may hold a new object from now on, have dropped a tombstoned one, or hold
+    // the new content. Were the ack lost with the link and the object then desired again as `acked`
+    // still has it (the same content back, or a DeviceModel back on the node unchanged), a resume
+    // comparing hashes would never send it again.
     const held = acked.get(frame.uid);
-    if (frame.kind === 'desired' ? held === undefined : held !== undefined && held.contentHash !== null) {
+    if (held === undefined || held.contentHash !== null) {
       const entry = { key: frame.key, resourceVersion: null, contentHash: null };
       acked = acked.set(frame.uid, entry);
       intents.push({ uid: frame.uid, entry });
@@ -347,10 +348,10 @@ function plan(state: DownPlannerState, options: DownPlannerOptions): Step {
 /** What `acked` holds for a frame's uid once the edge acknowledged it (undefined: unchanged). */
 function ackedAfter(frame: InFlightFrame, remaining: readonly InFlightFrame[]): AckedEntry | null | undefined {
   if (frame.kind === 'synced') return undefined;
-  if (frame.kind === 'desired') return { key: frame.key, resourceVersion: frame.resourceVersion, contentHash: frame.contentHash };
-  // A later revision of the same uid is still in flight: the edge may hold it again, so keep an intent.
-  const again = remaining.some((f) => f.uid === frame.uid && f.kind === 'desired');
-  return again ? { key: frame.key, resourceVersion: null, contentHash: null } : null;
+  // A later frame of the same uid is still in flight: what the edge holds stays unknown until its ack.
+  const later = remaining.some((f) => f.uid === frame.uid && f.kind !== 'synced');
+  if (later) return { key: frame.key, resourceVersion: null, contentHash: null };
+  return frame.kind === 'desired' ? { key: frame.key, resourceVersion: frame.resourceVersion, contentHash: frame.contentHash } : null;
 }
 
 /** The flow window while a plan fills it: its frames join the link once, when the plan ends. */

@@ -88,13 +88,47 @@ describe('given an edge that acknowledged a, b and c', () => {
       .then([synced(1), armTimeout]);
   });
 
-  it('resends an object whose content changed, not one whose status alone did (same hash)', () => {
+  it('resends an object whose content changed (recording first that the edge’s copy is unknown until the ack), not one whose status alone did (same hash)', () => {
     const a2 = object('ua', 'a', 30, 2);
     const bStatus = object('ub', 'b', 31);
     given(linked(startDownPlanner({ acked, desired: desiredSet(20, a1, b1, c1) })))
       .when((s) => downAckReceived(s, 1, options))
       .when((s) => downDesiredChanged(s, desiredSet(31, a2, bStatus, c1), options))
-      .then([desired(2, a2), armTimeout]);
+      .then([intent(a1), desired(2, a2), armTimeout]);
+  });
+
+  it('resends content changed back to what was acked, after the change’s ack was lost with the link', () => {
+    const a2 = object('ua', 'a', 30, 2);
+    const aBack = { ...a1, resourceVersion: '31' };
+    const changed = given(linked(startDownPlanner({ acked, desired: desiredSet(20, a1, b1, c1) })))
+      .when((s) => downAckReceived(s, 1, options))
+      .when((s) => downDesiredChanged(s, desiredSet(30, a2, b1, c1), options))
+      .then([intent(a1), desired(2, a2), armTimeout]);
+    const back = given(changed)
+      .when((s) => downLinkDown(s))
+      .when((s) => downDesiredChanged(s, desiredSet(31, aBack, b1, c1), options)).state;
+    given(back)
+      .when((s) => downLinkUp(s, 'resume', options))
+      .then([desired(1, aBack), synced(2), armTimeout]);
+  });
+
+  it('keeps the edge’s copy unknown when an ack covers a revision while its tombstone is still in flight', () => {
+    const a2 = object('ua', 'a', 30, 2);
+    const inFlight = given(linked(startDownPlanner({ acked, desired: desiredSet(20, a1, b1, c1) })))
+      .when((s) => downAckReceived(s, 1, options))
+      .when((s) => downDesiredChanged(s, desiredSet(30, a2, b1, c1), options))
+      .when((s) => downDesiredChanged(s, desiredSet(40, b1, c1), options))
+      .then([tombstone(3, a1, 40)]);
+    const acked2 = given(inFlight)
+      .when((s) => downAckReceived(s, 2, options))
+      .thenIncludes([{ type: 'recordAcked', changes: [{ uid: 'ua', entry: { key: a1.key, resourceVersion: null, contentHash: null } }] }]);
+    // The link drops with the tombstone unacked (the edge applied it); a2 is desired again, unchanged.
+    const back = given(acked2)
+      .when((s) => downLinkDown(s))
+      .when((s) => downDesiredChanged(s, desiredSet(41, a2, b1, c1), options)).state;
+    given(back)
+      .when((s) => downLinkUp(s, 'resume', options))
+      .then([desired(1, a2), synced(2), armTimeout]);
   });
 
   it('sends a tombstone at the desired set’s resourceVersion for an object no longer desired, after recording that the edge may no longer hold it; its ack forgets the uid', () => {
