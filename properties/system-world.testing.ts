@@ -436,9 +436,18 @@ export class SystemWorld {
         const expected = twin.properties[property_name]?.expected ?? null;
         if (desired !== expected) failures.push(`${node}: ${name}.${property_name} desired ${desired}, twin expected ${expected}`);
       }
-      const reported = new Map(arrayAt(objectAt(device, 'status'), 'twins').map((t) => [stringAt(t, 'propertyName') ?? '', stringAt(objectAt(t, 'reported'), 'value') ?? null]));
+      // The Device's status.twins is the twin as the edge last reported it: one entry per live
+      // property, reported = actual (absent without one), observedDesired = expected (without one:
+      // "" when the property has no value at all, else absent).
+      const entries = arrayAt(objectAt(device, 'status'), 'twins');
+      const inApi = new Map(entries.map((t) => [stringAt(t, 'propertyName') ?? '', { reported: stringAt(objectAt(t, 'reported'), 'value') ?? null, observed: stringAt(objectAt(t, 'observedDesired'), 'value') ?? null }]));
+      const live = Object.keys(twin.properties).sort();
+      if (JSON.stringify([...inApi.keys()].sort()) !== JSON.stringify(live)) failures.push(`${node}: ${name} has status.twins for ${[...inApi.keys()].sort().join(',')}, the twin ${live.join(',')}`);
       for (const [property, values] of Object.entries(twin.properties)) {
-        if (values.actual !== null && reported.get(property) !== values.actual) failures.push(`${node}: ${name}.${property} reported ${reported.get(property) ?? null} in the API, actual ${values.actual} at the edge`);
+        const entry = inApi.get(property);
+        if (entry === undefined) continue;
+        if (entry.reported !== values.actual) failures.push(`${node}: ${name}.${property} reported ${entry.reported} in the API, actual ${values.actual} at the edge`);
+        if (entry.observed !== (values.expected ?? (values.actual === null ? '' : null))) failures.push(`${node}: ${name}.${property} observedDesired ${entry.observed} in the API, expected ${values.expected} at the edge`);
       }
     }
     const bound = new Set(devices.map((d) => uidOf(d)));
