@@ -198,8 +198,6 @@ export class PodSupervisor {
       return;
     }
     const supervised: Supervised = { pod, actor: started.value as unknown as PodActor, timers: new Set(), probes: new Map(), terminating: false, graceAsked: undefined, completed: false };
-    // Supervised before the scan's observation runs: the effects it decides (a restart timer armed
-    // again, a start asked again, a stop sent again) look the pod up here, and would be dropped.
     if (supervised.actor.state.status === 'absent' && metaOf(pod).deleting) {
       // Deleted before it ever ran here: as the kubelet, start nothing and confirm the end at once.
       supervised.actor.stop();
@@ -207,6 +205,8 @@ export class PodSupervisor {
       await this.options.report([{ type: POD_TERMINATION_COMPLETED, data: { resource: `${namespace}/pod/${name}`, UID: uid } }]);
       return;
     }
+    // Supervised before the scan's observation runs: the effects it decides (a restart timer armed
+    // again, a start asked again, a stop sent again) look the pod up here, and would be dropped.
     this.#pods.set(uid, supervised);
     if (supervised.actor.state.status === 'absent') {
       await this.#execute(uid, { type: 'AdmitPod', data: { spec: podSpecInputOf(pod, this.options.nodeName), at } }, podCause(pod));
