@@ -96,6 +96,8 @@ export class StreamWorld {
   readonly violations: string[] = [];
   /** Nodes cut off from the cloud until a simulated time: their connections are refused. */
   readonly partitionedUntil = new Map<string, number>();
+  /** Nodes whose frames, either way, are lost without a trace until a simulated time (no close: only timeouts notice). */
+  readonly silentUntil = new Map<string, number>();
   /** Handshakes refused (stale hellos are refused rightly); kept for diagnostics. */
   readonly refusals: string[] = [];
   /** How often the interesting paths ran: the coverage spec shows the schedules reach them all. */
@@ -112,6 +114,8 @@ export class StreamWorld {
     staleHellosRefused: 0,
     /** Connections refused while the node was partitioned from the cloud. */
     connectionsCutOff: 0,
+    /** Frames lost in silent partitions. */
+    framesLostSilently: 0,
   };
   #edgeDisks = new Map<string, SimulatedDisk<EdgeJournalState>>();
   #open = new Set<StreamConnection>();
@@ -164,6 +168,10 @@ export class StreamWorld {
     }
     const wire = this.parts.wire;
     const carried = <F>(frame: F | { readonly refused: string }, deliver: (f: F) => void): void => {
+      if (this.time.now < (this.silentUntil.get(node) ?? 0)) {
+        this.stats.framesLostSilently += 1;
+        return;
+      }
       if (typeof frame === 'object' && frame !== null && 'refused' in frame) return this.violation(`${node}: frame not carried: ${frame.refused}`);
       deliver(frame as F);
     };

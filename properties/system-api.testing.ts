@@ -13,10 +13,10 @@ import type { SimulatedTime } from './simulated-time.testing.js';
 import { SIMULATION_EPOCH_MS } from './system-ports.testing.js';
 
 /** The resources the simulated API serves. */
-export type Plural = 'namespaces' | 'nodes' | 'pods' | 'configmaps' | 'replicasets' | 'deployments' | 'devices' | 'devicemodels';
+export type Plural = 'namespaces' | 'nodes' | 'pods' | 'configmaps' | 'secrets' | 'replicasets' | 'deployments' | 'devices' | 'devicemodels';
 
 /** Every plural, in the order a relist after a reset reports them (owners before dependents). */
-export const PLURALS: readonly Plural[] = ['namespaces', 'nodes', 'configmaps', 'devicemodels', 'devices', 'deployments', 'replicasets', 'pods'];
+export const PLURALS: readonly Plural[] = ['namespaces', 'nodes', 'configmaps', 'secrets', 'devicemodels', 'devices', 'deployments', 'replicasets', 'pods'];
 
 /** A refused write, as the API server's Status reason names it. */
 export type ApiError = { readonly kind: 'NotFound' | 'AlreadyExists' | 'Conflict' | 'Invalid'; readonly message: string };
@@ -36,6 +36,7 @@ export const RESOURCES: Readonly<Record<Plural, ResourceRule>> = {
   nodes: { apiVersion: 'v1', kind: 'Node', namespaced: false, statusSubresource: true, tracksGeneration: false },
   pods: { apiVersion: 'v1', kind: 'Pod', namespaced: true, statusSubresource: true, tracksGeneration: true },
   configmaps: { apiVersion: 'v1', kind: 'ConfigMap', namespaced: true, statusSubresource: false, tracksGeneration: false },
+  secrets: { apiVersion: 'v1', kind: 'Secret', namespaced: true, statusSubresource: false, tracksGeneration: false },
   replicasets: { apiVersion: 'apps/v1', kind: 'ReplicaSet', namespaced: true, statusSubresource: true, tracksGeneration: true },
   deployments: { apiVersion: 'apps/v1', kind: 'Deployment', namespaced: true, statusSubresource: true, tracksGeneration: true },
   devices: { apiVersion: 'devices.kubeedge.io/v1beta1', kind: 'Device', namespaced: true, statusSubresource: true, tracksGeneration: true },
@@ -108,6 +109,18 @@ function configMapNamesOf(pod: JsonObject): string[] {
   for (const container of [...((spec['initContainers'] ?? []) as Any[]), ...((spec['containers'] ?? []) as Any[])]) {
     for (const env of (container?.env ?? []) as Any[]) if (typeof env?.valueFrom?.configMapKeyRef?.name === 'string') names.push(env.valueFrom.configMapKeyRef.name);
     for (const from of (container?.envFrom ?? []) as Any[]) if (typeof from?.configMapRef?.name === 'string') names.push(from.configMapRef.name);
+  }
+  return names;
+}
+
+/** The Secrets a pod references (env, envFrom, volumes), read independently of production's podReferences. */
+function secretNamesOf(pod: JsonObject): string[] {
+  const spec = ((pod as Any)['spec'] ?? {}) as Any;
+  const names: string[] = [];
+  for (const volume of (spec['volumes'] ?? []) as Any[]) if (typeof volume?.secret?.secretName === 'string') names.push(volume.secret.secretName);
+  for (const container of [...((spec['initContainers'] ?? []) as Any[]), ...((spec['containers'] ?? []) as Any[])]) {
+    for (const env of (container?.env ?? []) as Any[]) if (typeof env?.valueFrom?.secretKeyRef?.name === 'string') names.push(env.valueFrom.secretKeyRef.name);
+    for (const from of (container?.envFrom ?? []) as Any[]) if (typeof from?.secretRef?.name === 'string') names.push(from.secretRef.name);
   }
   return names;
 }
@@ -359,9 +372,12 @@ export class SimulatedApi {
   // Those that create something first create its namespace if it is missing.
 
   /** A pod running `sleep infinity` in one container `main`; without `node` it waits for the scheduler. */
-  createPod(namespace: string, name: string, options: { readonly node?: string; readonly restartPolicy?: string; readonly configMap?: string } = {}): Result<JsonObject, ApiError> {
+  createPod(namespace: string, name: string, options: { readonly node?: string; readonly restartPolicy?: string; readonly configMap?: string; readonly secret?: string } = {}): Result<JsonObject, ApiError> {
     const container: Any = { name: 'main', image: 'busybox:1.36', command: ['sleep', 'infinity'] };
-    if (options.configMap !== undefined) container['env'] = [{ name: 'CONFIG_VALUE', valueFrom: { configMapKeyRef: { name: options.configMap, key: 'value' } } }];
+    const env: Any[] = [];
+    if (options.configMap !== undefined) env.push({ name: 'CONFIG_VALUE', valueFrom: { configMapKeyRef: { name: options.configMap, key: 'value' } } });
+    if (options.secret !== undefined) env.push({ name: 'SECRET_VALUE', valueFrom: { secretKeyRef: { name: options.secret, key: 'value' } } });
+    if (env.length > 0) container['env'] = env;
     const spec: Any = { containers: [container] };
     if (options.node !== undefined) spec['nodeName'] = options.node;
     if (options.restartPolicy !== undefined) spec['restartPolicy'] = options.restartPolicy;
@@ -401,6 +417,14 @@ export class SimulatedApi {
   /** Deletes the Deployment alone; the garbage collector takes its ReplicaSets and their pods. */
   deleteDeployment(namespace: string, name: string): Result<'deleted' | 'terminating', ApiError> {
     return this.delete('deployments', namespace, name);
+  }
+
+  /** Creates or updates a Secret with `data.value` (base64, as the API stores it). */
+  putSecret(namespace: string, name: string, value: string): Result<JsonObject, ApiError> {
+    this.#ensureNamespace(namespace);
+    const data = { value: Buffer.from(value).toString('base64') };
+    if (this.get('secrets', namespace, name) === undefined) return this.create('secrets', { metadata: { name, namespace }, type: 'Opaque', data });
+    return this.#change('secrets', namespace, name, (c) => ({ ...c, data }));
   }
 
   /** Creates or updates a ConfigMap with `data.value`. */
@@ -554,13 +578,22 @@ export class SimulatedApi {
         const node = boundNodeOf(object);
         if (node === undefined) return;
         this.#addToScope(node, object);
-        const referenced = plural === 'pods' ? configMapNamesOf(object).map((n) => this.get('configmaps', namespace, n)) : [this.get('devicemodels', namespace, deviceModelNameOf(object))];
+        const referenced =
+          plural === 'pods'
+            ? [...configMapNamesOf(object).map((n) => this.get('configmaps', namespace, n)), ...secretNamesOf(object).map((n) => this.get('secrets', namespace, n))]
+            : [this.get('devicemodels', namespace, deviceModelNameOf(object))];
         for (const target of referenced) if (target !== undefined) this.#addToScope(node, target);
         return;
       }
       case 'configmaps':
+      case 'secrets':
       case 'devicemodels': {
-        const referrers = plural === 'configmaps' ? this.list('pods').filter((p) => configMapNamesOf(p).includes(name)) : this.list('devices').filter((d) => deviceModelNameOf(d) === name);
+        const referrers =
+          plural === 'configmaps'
+            ? this.list('pods').filter((p) => configMapNamesOf(p).includes(name))
+            : plural === 'secrets'
+              ? this.list('pods').filter((p) => secretNamesOf(p).includes(name))
+              : this.list('devices').filter((d) => deviceModelNameOf(d) === name);
         for (const referrer of referrers) {
           const node = boundNodeOf(referrer);
           if (node !== undefined && meta(referrer)['namespace'] === namespace) this.#addToScope(node, object);

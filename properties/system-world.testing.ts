@@ -47,10 +47,13 @@ type FaultStep = Exclude<WorldStep, { readonly t: 'produce' } | { readonly t: 'd
 /** One step of a system schedule. Node, object and property numbers are taken modulo what exists. */
 export type SystemStep =
   | FaultStep
-  | { readonly t: 'partition'; readonly node: number; readonly ms: number }
+  /** The node is cut off: connections closed and refused, or (`silent`) every frame lost with nothing closed. */
+  | { readonly t: 'partition'; readonly node: number; readonly ms: number; readonly silent?: boolean }
   | { readonly t: 'skewClock'; readonly node: number; readonly ms: number }
   | { readonly t: 'containerExits'; readonly node: number; readonly index: number; readonly exitCode: number }
-  | { readonly t: 'createPod'; readonly name: number; readonly node: number | null; readonly restartPolicy: 'Always' | 'OnFailure' | 'Never'; readonly configMap: number | null }
+  | { readonly t: 'createPod'; readonly name: number; readonly node: number | null; readonly restartPolicy: 'Always' | 'OnFailure' | 'Never'; readonly configMap: number | null; readonly secret?: number | null }
+  /** A Secret's value, from a few (pods of both nodes may reference the same one). */
+  | { readonly t: 'putSecret'; readonly name: number; readonly value: number }
   /** A backup of the API server's data is taken (a later reset may restore it). */
   | { readonly t: 'backupCluster' }
   /** The API server's data is replaced: by what it is now (same or new uids), or by the last backup, with what changed since gone. */
@@ -64,7 +67,7 @@ export type SystemStep =
   | { readonly t: 'deleteDevice'; readonly name: number }
   | { readonly t: 'setDesired' | 'mapperUpdate'; readonly name: number; readonly property: number; readonly value: number };
 
-const viewedKinds: Partial<Record<Plural, ViewedKind>> = { pods: 'pod', configmaps: 'configmap', nodes: 'node', devices: 'device', devicemodels: 'devicemodel' };
+const viewedKinds: Partial<Record<Plural, ViewedKind>> = { pods: 'pod', configmaps: 'configmap', secrets: 'secret', nodes: 'node', devices: 'device', devicemodels: 'devicemodel' };
 
 /** What the schedules did, so a sample shows the paths the invariants are about were reached. */
 export interface SystemStats {
@@ -79,6 +82,7 @@ export interface SystemStats {
   rollouts: number;
   deviceMoves: number;
   configMapChanges: number;
+  secretChanges: number;
 }
 
 export class SystemWorld {
@@ -103,6 +107,7 @@ export class SystemWorld {
     rollouts: 0,
     deviceMoves: 0,
     configMapChanges: 0,
+    secretChanges: 0,
   };
   #ids = 0;
   /** Whether the reset under way restores the last backup. */
@@ -273,6 +278,10 @@ export class SystemWorld {
     switch (step.t) {
       case 'partition':
         this.stats.partitions += 1;
+        if (step.silent === true) {
+          this.stream.silentUntil.set(node, this.time.now + step.ms);
+          break;
+        }
         this.stream.partitionedUntil.set(node, this.time.now + step.ms);
         this.stream.edges.get(node)?.connection?.close('network partition');
         break;
@@ -288,8 +297,12 @@ export class SystemWorld {
           ...(step.node === null ? {} : { node: this.nodes[step.node % this.nodes.length]! }),
           // Schedules kept as regression tests from before pods referenced ConfigMaps have no field.
           ...((step.configMap ?? null) === null ? {} : { configMap: `settings-${step.configMap}` }),
+          ...((step.secret ?? null) === null ? {} : { secret: `token-${step.secret}` }),
           restartPolicy: step.restartPolicy,
         });
+        break;
+      case 'putSecret':
+        if (this.api.putSecret(POD_NAMESPACE, `token-${step.name}`, ['s3cret', 'hunter2', 'changeit'][step.value % 3]!).ok) this.stats.secretChanges += 1;
         break;
       case 'putConfigMap':
         if (this.api.putConfigMap(POD_NAMESPACE, `settings-${step.name}`, ['blue', 'green', 'red'][step.value % 3]!).ok) this.stats.configMapChanges += 1;
@@ -514,8 +527,10 @@ export const systemStepArbitrary = (): fc.Arbitrary<SystemStep> => {
         node: fc.option(node, { nil: null }),
         restartPolicy: fc.constantFrom('Always' as const, 'OnFailure' as const, 'Never' as const),
         configMap: fc.option(fc.nat(1), { nil: null }),
+        secret: fc.option(fc.nat(1), { nil: null }),
       }),
     },
+    { weight: 2, arbitrary: fc.record({ t: fc.constant('putSecret' as const), name: fc.nat(1), value: fc.nat(2) }) },
     { weight: 3, arbitrary: fc.record({ t: fc.constant('putConfigMap' as const), name: fc.nat(1), value: fc.nat(2) }) },
     { weight: 3, arbitrary: fc.record({ t: fc.constant('deletePod' as const), name: fc.nat(5) }) },
     { weight: 2, arbitrary: fc.record({ t: fc.constantFrom('createDeployment' as const, 'scaleDeployment' as const), name: fc.nat(1), replicas: fc.integer({ min: 0, max: 3 }) }) },
@@ -528,7 +543,7 @@ export const systemStepArbitrary = (): fc.Arbitrary<SystemStep> => {
     { weight: 3, arbitrary: fc.record({ t: fc.constant('fault' as const), node, direction, nth: fc.integer({ min: 1, max: 8 }), fault }) },
     { weight: 1, arbitrary: fc.record({ t: fc.constant('delay' as const), node, direction, ms: fc.integer({ min: 1, max: 1500 }) }) },
     { weight: 2, arbitrary: fc.record({ t: fc.constant('disconnect' as const), node }) },
-    { weight: 1, arbitrary: fc.record({ t: fc.constant('partition' as const), node, ms: fc.integer({ min: 100, max: 20_000 }) }) },
+    { weight: 1, arbitrary: fc.record({ t: fc.constant('partition' as const), node, ms: fc.integer({ min: 100, max: 20_000 }), silent: fc.boolean() }) },
     { weight: 1, arbitrary: fc.record({ t: fc.constant('skewClock' as const), node, ms: fc.integer({ min: -3_600_000, max: 3_600_000 }) }) },
     { weight: 2, arbitrary: fc.record({ t: fc.constant('crashEdge' as const), node }) },
     { weight: 1, arbitrary: fc.constant({ t: 'crashCloud' as const }) },

@@ -57,6 +57,7 @@ describe('the whole-system simulation', () => {
       'containerExits',
       'mapperUpdatesAccepted',
       'connectionsCutOff',
+      'framesLostSilently',
       'podStatusWrites',
       'podStatusFenced',
       'podsDeletedByKubelet',
@@ -72,6 +73,7 @@ describe('the whole-system simulation', () => {
       'rollouts',
       'deviceMoves',
       'configMapChanges',
+      'secretChanges',
     ];
     expect(paths.filter((path) => !(totals[path]! > 0))).toEqual([]);
   });
