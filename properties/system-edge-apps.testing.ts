@@ -58,6 +58,8 @@ export interface SimTwin {
   readonly uid: string;
   /** per live property: expected (desired) value and actual (reported) value, null when none */
   readonly properties: Readonly<Record<string, { readonly expected: string | null; readonly actual: string | null }>>;
+  /** The device's state as its mapper last reported it (`unknown` before any report). */
+  readonly state: string;
 }
 
 /** What a mapper's twin update came to: answered accepted, answered with an error, or answered 404 (no such twin here). */
@@ -296,6 +298,25 @@ export class EdgeApps {
     return answerOf(decision);
   }
 
+  /**
+   * A mapper's `$hw/events/device/<ns>/<name>/state/update` (production DeviceTwinHost #updateState):
+   * through the production parser, decided by the twin actor; an unknown state is dropped (rule 49).
+   */
+  mapperState(namespace: string, name: string, state: string): MapperAnswer {
+    const device = { namespace, name };
+    const rawTopic = deviceTopics.stateUpdate(device);
+    const topic = parseDeviceTopic(rawTopic);
+    if (!topic.ok) return 'refused';
+    const payload = readInboundPayload(new TextEncoder().encode(JSON.stringify({ event_id: this.#ports.nextId(), timestamp: this.#ports.wallMs(), state })), MQTT_PAYLOAD_BYTES_MAX_DEFAULT);
+    const decoded = decodeTwinRequest({ topic: topic.value, rawTopic, payload });
+    if (!decoded.ok || decoded.value.kind !== 'stateUpdate') return 'refused';
+    const uid = this.#uidByName.get(nameKey(device));
+    const entry = uid === undefined ? undefined : this.#twins.get(uid);
+    if (entry === undefined) return 'unknown';
+    const decision = entry.actor.execute({ type: 'ReportDeviceState', data: { state: decoded.value.state, at: this.#ports.wallMs() } });
+    return decision.ok ? 'accepted' : decision.error.kind === 'DeviceNotFound' ? 'unknown' : 'refused';
+  }
+
   /** The pods of this life: supervised ones, and finished ones the cloud still holds (status undefined). */
   pods(): ReadonlyMap<string, SimPod> {
     const pods = new Map<string, SimPod>();
@@ -317,7 +338,7 @@ export class EdgeApps {
       const state = entry.actor.state;
       if (!isPresentTwin(state)) continue;
       const properties = Object.fromEntries(Object.entries(twinForMqtt(state)).map(([k, t]) => [k, { expected: t.expected?.value ?? null, actual: t.actual?.value ?? null }]));
-      twins.set(nameKey(entry.ref), { namespace: entry.ref.namespace, name: entry.ref.name, uid, properties });
+      twins.set(nameKey(entry.ref), { namespace: entry.ref.namespace, name: entry.ref.name, uid, properties, state: state.state });
     }
     return twins;
   }
@@ -568,6 +589,8 @@ export class EdgeApps {
     const decision = entry.actor.execute(command, (d) => {
       // A sync that changed something is reported by the host (the machine reports only edge changes); an add always.
       if (d.ok && (command.type === 'AddDevice' || d.value.length > 0)) this.#requestTwinReport(device.ref.uid, 'twin');
+      // production #add: a new twin reports its state too (`unknown` replaces another node's).
+      if (d.ok && command.type === 'AddDevice') this.#requestTwinReport(device.ref.uid, 'state');
     });
     // Not marked done: the next reconcile (the next desired commit, or a restart) tries again.
     if (!decision.ok) entry.declared = undefined;
@@ -602,13 +625,12 @@ export class EdgeApps {
     }
   }
 
-  /** production DeviceTwinHost.reportAll: every present twin, and its state once it has one. */
+  /** production DeviceTwinHost.reportAll: every present twin and its state. */
   #reportAllTwins(): void {
     for (const [uid, entry] of this.#twins) {
-      const state = entry.actor.state;
-      if (!isPresentTwin(state)) continue;
+      if (!isPresentTwin(entry.actor.state)) continue;
       this.#requestTwinReport(uid, 'twin');
-      if (state.state !== 'unknown' || state.last_online !== '') this.#requestTwinReport(uid, 'state');
+      this.#requestTwinReport(uid, 'state');
     }
   }
 

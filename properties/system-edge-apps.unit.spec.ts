@@ -314,6 +314,7 @@ describe('EdgeApps: twins', () => {
       name: 'thermo-0',
       uid: 'uid-thermo-0',
       properties: { target: { expected: '21', actual: null }, temperature: { expected: null, actual: null } },
+      state: 'unknown',
     });
     expect(node.violations).toEqual([]);
   });

@@ -65,7 +65,9 @@ export type SystemStep =
   | { readonly t: 'rolloutDeployment' | 'deleteDeployment'; readonly name: number }
   | { readonly t: 'createDevice' | 'moveDevice'; readonly name: number; readonly node: number }
   | { readonly t: 'deleteDevice'; readonly name: number }
-  | { readonly t: 'setDesired' | 'mapperUpdate'; readonly name: number; readonly property: number; readonly value: number };
+  | { readonly t: 'setDesired' | 'mapperUpdate'; readonly name: number; readonly property: number; readonly value: number }
+  /** The device's mapper reports its state (one KubeEdge knows, or one it does not, which is dropped). */
+  | { readonly t: 'mapperState'; readonly name: number; readonly state: number };
 
 const viewedKinds: Partial<Record<Plural, ViewedKind>> = { pods: 'pod', configmaps: 'configmap', secrets: 'secret', nodes: 'node', devices: 'device', devicemodels: 'devicemodel' };
 
@@ -83,6 +85,7 @@ export interface SystemStats {
   deviceMoves: number;
   configMapChanges: number;
   secretChanges: number;
+  stateReportsAccepted: number;
 }
 
 export class SystemWorld {
@@ -108,6 +111,7 @@ export class SystemWorld {
     deviceMoves: 0,
     configMapChanges: 0,
     secretChanges: 0,
+    stateReportsAccepted: 0,
   };
   #ids = 0;
   /** Whether the reset under way restores the last backup. */
@@ -337,6 +341,11 @@ export class SystemWorld {
       case 'mapperUpdate':
         this.#mapperUpdate(step.name, step.property, step.value);
         break;
+      case 'mapperState': {
+        const apps = this.#appsOfDevice(step.name);
+        if (apps?.mapperState(DEVICE_NAMESPACE, `thermo-${step.name}`, ['online', 'offline', 'ok', 'unhealthy', 'broken'][step.state % 5]!) === 'accepted') this.stats.stateReportsAccepted += 1;
+        break;
+      }
       case 'backupCluster':
         this.api.backup();
         break;
@@ -358,11 +367,15 @@ export class SystemWorld {
     this.checkNoPodOnTwoNodes();
   }
 
-  /** The device's mapper publishes to the broker of the edge the Device is bound to in the API. */
-  #mapperUpdate(name: number, property: number, value: number): void {
+  /** The live edge applications of the node the Device is bound to in the API: its mapper publishes to that edge's broker. */
+  #appsOfDevice(name: number): EdgeApps | undefined {
     const device = this.api.get('devices', DEVICE_NAMESPACE, `thermo-${name}`);
     const node = stringAt(objectAt(device, 'spec'), 'nodeName');
-    const apps = node === undefined || this.stream.edges.get(node) === null ? undefined : this.apps.get(node);
+    return node === undefined || this.stream.edges.get(node) === null ? undefined : this.apps.get(node);
+  }
+
+  #mapperUpdate(name: number, property: number, value: number): void {
+    const apps = this.#appsOfDevice(name);
     const answer = apps?.mapperUpdate(DEVICE_NAMESPACE, `thermo-${name}`, DEVICE_PROPERTIES[property % DEVICE_PROPERTIES.length]!, valueOf(property, value));
     if (answer === 'accepted') this.stats.mapperUpdatesAccepted += 1;
     else this.stats.mapperUpdatesUnknown += 1;
@@ -462,6 +475,8 @@ export class SystemWorld {
         if (entry.reported !== values.actual) failures.push(`${node}: ${name}.${property} reported ${entry.reported} in the API, actual ${values.actual} at the edge`);
         if (entry.observed !== (values.expected ?? (values.actual === null ? '' : null))) failures.push(`${node}: ${name}.${property} observedDesired ${entry.observed} in the API, expected ${values.expected} at the edge`);
       }
+      const stateInApi = stringAt(objectAt(device, 'status'), 'state') ?? 'unknown';
+      if (stateInApi !== twin.state) failures.push(`${node}: ${name} state ${stateInApi} in the API, ${twin.state} at the edge`);
     }
     const bound = new Set(devices.map((d) => uidOf(d)));
     for (const [name, twin] of twins) if (!bound.has(twin.uid)) failures.push(`${node}: twin ${name} (${twin.uid}) is not bound here in the API`);
@@ -538,6 +553,7 @@ export const systemStepArbitrary = (): fc.Arbitrary<SystemStep> => {
     { weight: 3, arbitrary: fc.record({ t: fc.constantFrom('createDevice' as const, 'moveDevice' as const), name, node }) },
     { weight: 1, arbitrary: fc.record({ t: fc.constant('deleteDevice' as const), name }) },
     { weight: 6, arbitrary: fc.record({ t: fc.constantFrom('setDesired' as const, 'mapperUpdate' as const, 'mapperUpdate' as const), name, property: fc.nat(2), value: fc.nat(40) }) },
+    { weight: 2, arbitrary: fc.record({ t: fc.constant('mapperState' as const), name, state: fc.nat(4) }) },
     { weight: 2, arbitrary: fc.record({ t: fc.constant('containerExits' as const), node, index: fc.nat(7), exitCode: fc.constantFrom(0, 1, 137) }) },
     { weight: 2, arbitrary: fc.record({ t: fc.constantFrom('drop' as const, 'duplicate' as const, 'reorder' as const), node, direction, index: fc.nat(7) }) },
     { weight: 3, arbitrary: fc.record({ t: fc.constant('fault' as const), node, direction, nth: fc.integer({ min: 1, max: 8 }), fault }) },

@@ -74,6 +74,7 @@ describe('the whole-system simulation', () => {
       'deviceMoves',
       'configMapChanges',
       'secretChanges',
+      'stateReportsAccepted',
     ];
     expect(paths.filter((path) => !(totals[path]! > 0))).toEqual([]);
   });
@@ -183,6 +184,12 @@ describe('bugs the simulator found, kept as the schedules that found them', () =
     // A 200-step schedule (seed 8, run 52), kept whole.
     const { config, steps } = JSON.parse(readFileSync(new URL('./system-regression.restored-generation.json', import.meta.url), 'utf8')) as { config: SystemConfig; steps: SystemStep[] };
     expect(steps.some((step) => step.t === 'restoreCluster')).toBe(true);
+    expect(runSystem(config, steps).failures).toEqual([]);
+  });
+
+  it('given a Device whose state a mapper reported on one node, when its twin starts over on another (a move, a restore), then the Device’s state is that twin’s (it kept the old node’s)', () => {
+    // A 200-step schedule (seed 31, run 192), kept whole.
+    const { config, steps } = JSON.parse(readFileSync(new URL('./system-regression.device-state-moved.json', import.meta.url), 'utf8')) as { config: SystemConfig; steps: SystemStep[] };
     expect(runSystem(config, steps).failures).toEqual([]);
   });
 

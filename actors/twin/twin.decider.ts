@@ -170,7 +170,9 @@ function syncFromCloud(data: Extract<TwinCommand, { type: 'SyncFromCloud' }>['da
     }
     const version = message.expected_version;
     if (version === undefined) return err({ kind: 'VersionRequired', key });
-    const conflict = versionConflict(data.rebase === true ? null : (before?.expected_version ?? null), version);
+    // A rebase compares no cloud counter; the edge counter still counts (rule 45).
+    const stored = before?.expected_version ?? null;
+    const conflict = versionConflict(data.rebase === true && stored !== null ? { cloud: 0, edge: stored.edge } : stored, version);
     if (conflict !== undefined) {
       conflicts.push({ key, reason: conflict });
       continue;

@@ -158,8 +158,11 @@ describe('a device bound to the node', () => {
     await life.twins.handle(mqtt(`${base}/state/update`, { event_id: 's1', state: 'Online' }));
     await life.twins.handle(mqtt(`${base}/state/update`, { event_id: 's2', state: 'exploded' }));
     expect(life.published.slice(mark)).toEqual([{ topic: `${base}/state/update/result`, body: { event_id: 's1', timestamp: expect.any(Number), device: { name: 'thermostat', state: 'online', lastOnlineTime: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/) } } }]);
-    await until('the state reported', () => life.reports.some((r) => r.type === DEVICE_STATE_REPORTED));
-    expect(life.reports.find((r) => r.type === DEVICE_STATE_REPORTED)?.data).toMatchObject({ resource: 'device/plant/thermostat/state/update', UID: 'uid-1', device: { name: 'thermostat', state: 'online' } });
+    const stateReports = () => life.reports.filter((r) => r.type === DEVICE_STATE_REPORTED).map((r) => r.data as { device: { state: string } });
+    await until('the state reported', () => stateReports().some((r) => r.device.state === 'online'));
+    // The twin's state went up once when it was added (unknown: a Device moved here must not keep its old node's), then online.
+    expect(stateReports().map((r) => r.device.state)).toEqual(['unknown', 'online']);
+    expect(stateReports()[1]).toMatchObject({ resource: 'device/plant/thermostat/state/update', UID: 'uid-1', device: { name: 'thermostat', state: 'online' } });
 
     // The mapper asks which devices the node has.
     mark = life.published.length;

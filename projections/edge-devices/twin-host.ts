@@ -167,15 +167,15 @@ export class DeviceTwinHost {
   }
 
   /**
-   * Reports every present twin (and its state, once it has one) up again: after a start, and after
-   * a full resync, where the cloud may lack the history below the edge's outbox floor.
+   * Reports every present twin and its state up again: after a start, and after a full resync,
+   * where the cloud may lack the history below the edge's outbox floor. A state no mapper reported
+   * yet goes up too (`unknown`): the Device's status may hold another node's, or a restored one.
    */
   reportAll(): void {
     for (const held of this.#twins.values()) {
-      const state = held.actor.state;
-      if (!isPresent(state)) continue;
+      if (!isPresent(held.actor.state)) continue;
       held.reports.request('twin');
-      if (state.state !== 'unknown' || state.last_online !== '') held.reports.request('state');
+      held.reports.request('state');
     }
   }
 
@@ -309,7 +309,10 @@ export class DeviceTwinHost {
     }
     this.#send(membershipUpdated(this.#options.nodeName, this.#options.ids.next(), this.#now(), [this.#member(held)], []));
     for (const outbound of heldBack) this.#send(outbound);
+    // The state too: a Device moved here keeps its old node's state in its status until this one's
+    // replaces it (found by the whole-system simulator: `offline` in the API, `unknown` here).
     held.reports.request('twin');
+    held.reports.request('state');
   }
 
   async #remove(uid: string): Promise<void> {
