@@ -89,7 +89,7 @@ describe('cloud, edges, pods and twins, under any schedule of workloads and faul
         expect(world.healAndCheck()).toEqual([]);
       }),
       // A failure is reported at once (seed and path) rather than shrunk: shrinking 200 steps can take
-      // minutes; replay it with FC_SEED and FC_PATH, where it may shrink as long as it likes.
+      // minutes. FC_SEED and FC_PATH replay exactly that run.
       { numRuns: RUNS, endOnFailure: true, ...replay },
     );
   }, 600_000);
