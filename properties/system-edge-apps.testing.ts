@@ -24,12 +24,13 @@ import {
   type TwinRejection,
   type TwinState,
 } from '../actors/index.js';
-import { isJsonObject, type Decision, type JsonObject } from '../kernel/index.js';
+import type { Decision, JsonObject } from '../kernel/index.js';
 import { POD_STATUS_REPORTED, POD_TERMINATION_COMPLETED, TWIN_DEVICES_MAX } from '../projections/index.js';
 import { addDeviceCommand, cloudSyncCommand, declarationSignature, modelPropertyTypes, readDevice, type HeldDevice } from '../projections/edge-devices/device-translation.js';
 import { decodeTwinRequest } from '../projections/edge-devices/twin-messages.js';
 import { deviceStateReported, twinReported } from '../projections/edge-devices/twin-reports.js';
 import { imagesOf, kubePodStatusOf, podSpecInputOf } from '../projections/edge-pods/pod-translation.js';
+import { podMetaOf } from '../projections/edge-pods/pod-supervisor.js';
 import { deviceTopics, MQTT_PAYLOAD_BYTES_MAX_DEFAULT, parseDeviceTopic, type UpEvent } from '../transport/index.js';
 import { readInboundPayload } from '../transport/mqtt/event-bus.js';
 import type { SimExit, SimProcess, SimulatedRuntime } from './system-runtime.testing.js';
@@ -192,18 +193,8 @@ interface TwinEntry {
   readonly due: { twin: boolean; state: boolean; scheduled: boolean };
 }
 
-/** production pod-supervisor.ts metaOf. */
-const metaOf = (pod: JsonObject): { namespace: string; name: string; uid: string; deletionGracePeriodSeconds: number | undefined; deleting: boolean } => {
-  const metadata = isJsonObject(pod['metadata']) ? pod['metadata'] : {};
-  const grace = metadata['deletionGracePeriodSeconds'];
-  return {
-    namespace: typeof metadata['namespace'] === 'string' ? metadata['namespace'] : 'default',
-    name: typeof metadata['name'] === 'string' ? metadata['name'] : '',
-    uid: typeof metadata['uid'] === 'string' ? metadata['uid'] : '',
-    deletionGracePeriodSeconds: typeof grace === 'number' ? grace : undefined,
-    deleting: typeof metadata['deletionTimestamp'] === 'string',
-  };
-};
+/** production PodSupervisor's own reading of a Pod's metadata. */
+const metaOf = podMetaOf;
 
 const isPresentTwin = (state: TwinState): state is PresentTwin => state.status === 'synced' || state.status === 'drifted';
 const nameKey = (ref: { readonly namespace: string; readonly name: string }): string => `${ref.namespace}/${ref.name}`;

@@ -36,6 +36,23 @@ class SystemCommand implements fc.Command<{ steps: number }, SystemWorld> {
   }
 }
 
+/** The fastest world (every delay 1 ms, acks at once) with a window of `unackedFramesMax` frames, for the hand-kept schedules. */
+const quickConfig = (unackedFramesMax: number): SystemConfig => ({
+  stream: {
+    nodes: NODES,
+    flow: { unackedFramesMax, unackedBytesMax: 8000, frameBytesMax: 65_536, ackTimeoutMs: 500 },
+    ack: { ackEveryFrames: 1, ackDelayMs: 0, applyQueueFramesMax: unackedFramesMax },
+    latencyMs: 1,
+    fsyncMs: 1,
+    synchronous: 'FULL',
+    restartMs: 5,
+  },
+  apiLatencyMs: 1,
+  passDelayMs: 1,
+  startMs: 1,
+  stopMs: 1,
+});
+
 const commands = fc.array(systemStepArbitrary().map((step) => new SystemCommand(step)), { minLength: STEPS_PER_RUN, maxLength: STEPS_PER_RUN });
 
 describe('the whole-system simulation', () => {
@@ -111,21 +128,7 @@ describe('cloud, edges, pods and twins, under any schedule of workloads and faul
 
 describe('the checks themselves', () => {
   it('given an edge whose outbox was compacted through its head, when the API server is reset, then the cloud applied nothing of it and nothing is missing (the up position check counts from the floor)', () => {
-    const config: SystemConfig = {
-      stream: {
-        nodes: NODES,
-        flow: { unackedFramesMax: 7, unackedBytesMax: 8000, frameBytesMax: 65_536, ackTimeoutMs: 500 },
-        ack: { ackEveryFrames: 1, ackDelayMs: 0, applyQueueFramesMax: 7 },
-        latencyMs: 1,
-        fsyncMs: 1,
-        synchronous: 'FULL',
-        restartMs: 5,
-      },
-      apiLatencyMs: 1,
-      passDelayMs: 1,
-      startMs: 1,
-      stopMs: 1,
-    };
+    const config = quickConfig(7);
     const { failures, world } = runSystem(config, [
       { t: 'createDevice', name: 1, node: 0 },
       { t: 'run', ms: 292 },
@@ -143,21 +146,7 @@ describe('the checks themselves', () => {
 
 describe('bugs the simulator found, kept as the schedules that found them', () => {
   it('given a pod in restart back-off, when its edge restarts, then the restart still happens (the back-off timer died with the host and nothing armed it again)', () => {
-    const config: SystemConfig = {
-      stream: {
-        nodes: NODES,
-        flow: { unackedFramesMax: 2, unackedBytesMax: 8000, frameBytesMax: 65_536, ackTimeoutMs: 500 },
-        ack: { ackEveryFrames: 1, ackDelayMs: 0, applyQueueFramesMax: 2 },
-        latencyMs: 1,
-        fsyncMs: 1,
-        synchronous: 'FULL',
-        restartMs: 5,
-      },
-      apiLatencyMs: 1,
-      passDelayMs: 1,
-      startMs: 1,
-      stopMs: 1,
-    };
+    const config = quickConfig(2);
     const { failures, world } = runSystem(config, [
       { t: 'createDeployment', name: 0, replicas: 1 },
       { t: 'run', ms: 9 },

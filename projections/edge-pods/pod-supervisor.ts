@@ -60,7 +60,8 @@ interface Supervised {
   completed: boolean;
 }
 
-const metaOf = (pod: JsonObject): { namespace: string; name: string; uid: string; deletionGracePeriodSeconds: number | undefined; deleting: boolean } => {
+/** What the supervisor reads of a desired Pod's metadata (missing fields as defaults: a held object is desired content). */
+export const podMetaOf = (pod: JsonObject): { namespace: string; name: string; uid: string; deletionGracePeriodSeconds: number | undefined; deleting: boolean } => {
   const metadata = isJsonObject(pod['metadata']) ? pod['metadata'] : {};
   const grace = metadata['deletionGracePeriodSeconds'];
   return {
@@ -79,7 +80,7 @@ const metaOf = (pod: JsonObject): { namespace: string; name: string; uid: string
 const podCause = (pod: JsonObject): { readonly causationId: string } => {
   const metadata = isJsonObject(pod['metadata']) ? pod['metadata'] : {};
   const resourceVersion = metadata['resourceVersion'];
-  return { causationId: `pod:${metaOf(pod).uid}${typeof resourceVersion === 'string' ? `@${resourceVersion}` : ''}` };
+  return { causationId: `pod:${podMetaOf(pod).uid}${typeof resourceVersion === 'string' ? `@${resourceVersion}` : ''}` };
 };
 
 const silent: SupervisorLog = { info: () => undefined, warn: () => undefined };
@@ -153,10 +154,10 @@ export class PodSupervisor {
 
   async #reconcile(desired: readonly JsonObject[]): Promise<void> {
     if (this.#stopped) return;
-    const wanted = new Map(desired.map((pod) => [metaOf(pod).uid, pod] as const).filter(([uid]) => uid !== ''));
+    const wanted = new Map(desired.map((pod) => [podMetaOf(pod).uid, pod] as const).filter(([uid]) => uid !== ''));
     for (const uid of [...this.#finished]) if (!wanted.has(uid)) this.#finished.delete(uid);
     for (const [uid, pod] of wanted) {
-      if (this.#finished.has(uid) && metaOf(pod).deleting) continue;
+      if (this.#finished.has(uid) && podMetaOf(pod).deleting) continue;
       this.#finished.delete(uid);
       const known = this.#pods.get(uid);
       if (known === undefined) await this.#adopt(uid, pod);
@@ -164,7 +165,7 @@ export class PodSupervisor {
         known.pod = pod;
         await this.#refreshVolumes(uid, pod);
       }
-      if (metaOf(pod).deleting) await this.#terminate(uid, metaOf(pod).deletionGracePeriodSeconds);
+      if (podMetaOf(pod).deleting) await this.#terminate(uid, podMetaOf(pod).deletionGracePeriodSeconds);
     }
     for (const uid of [...this.#pods.keys()]) if (!wanted.has(uid)) await this.#terminate(uid, undefined);
   }
@@ -189,7 +190,7 @@ export class PodSupervisor {
 
   /** Starts (or rehydrates) the actor of a desired pod and admits and starts it when it is new. */
   async #adopt(uid: string, pod: JsonObject): Promise<void> {
-    const { namespace, name } = metaOf(pod);
+    const { namespace, name } = podMetaOf(pod);
     const at = this.#now();
     const alive = this.#observed.filter((o) => o.podUid === uid && o.alive).map((o) => ({ container: o.container, runId: o.runId }));
     const started = await this.options.host.start(podKind, podStream(namespace, name, uid), this.#effects(uid));
@@ -198,7 +199,7 @@ export class PodSupervisor {
       return;
     }
     const supervised: Supervised = { pod, actor: started.value as unknown as PodActor, timers: new Set(), probes: new Map(), terminating: false, graceAsked: undefined, completed: false };
-    if (supervised.actor.state.status === 'absent' && metaOf(pod).deleting) {
+    if (supervised.actor.state.status === 'absent' && podMetaOf(pod).deleting) {
       // Deleted before it ever ran here: as the kubelet, start nothing and confirm the end at once.
       supervised.actor.stop();
       this.#finished.add(uid);
@@ -229,7 +230,7 @@ export class PodSupervisor {
       supervised.terminating = true;
       supervised.graceAsked = gracePeriodSeconds ?? supervised.graceAsked;
       // A deleted Pod causes its termination; a Pod no longer desired has no object to name.
-      const cause = metaOf(supervised.pod).deleting ? podCause(supervised.pod) : {};
+      const cause = podMetaOf(supervised.pod).deleting ? podCause(supervised.pod) : {};
       await this.#execute(uid, { type: 'RequestTermination', data: { ...(gracePeriodSeconds === undefined ? {} : { gracePeriodSeconds }), at: this.#now() } }, cause);
     }
     await this.#finishIfDone(uid);
@@ -244,7 +245,7 @@ export class PodSupervisor {
     if (running) return;
     if (!supervised.completed) {
       supervised.completed = true;
-      const { namespace, name } = metaOf(supervised.pod);
+      const { namespace, name } = podMetaOf(supervised.pod);
       await this.options.report([{ type: POD_TERMINATION_COMPLETED, data: { resource: `${namespace}/pod/${name}`, UID: uid } }]);
     }
     for (const timer of supervised.timers) clearTimeout(timer);
@@ -434,7 +435,7 @@ export class PodSupervisor {
     // Once its termination is reported the cloud removes the Pod: a later status would be about nothing.
     if (supervised === undefined || supervised.completed || supervised.actor.state.status === 'absent') return [];
     const state = supervised.actor.state as PresentPodState;
-    const { namespace, name } = metaOf(supervised.pod);
+    const { namespace, name } = podMetaOf(supervised.pod);
     const status = kubePodStatusOf(state, this.options.hostIP, imagesOf(supervised.pod), (container) => supervised.probes.get(container)?.ready);
     return [{ type: POD_STATUS_REPORTED, data: { resource: `${namespace}/podstatus/${name}`, UID: uid, Name: name, Status: status } }];
   }
